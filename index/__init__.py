@@ -1,0 +1,1 @@
+"""Indexing: load, clean and parse resolutions; chunk, embed and store them."""

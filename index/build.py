@@ -1,0 +1,236 @@
+"""Build (or refresh) the index from resolution files.
+
+Unchanged source + same model = nothing to do. Otherwise a new generation is
+written beside the old one, reusing the vectors of unchanged chunks, and the
+CURRENT pointer is swapped only when everything is on disk.
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import logging
+import re
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from index.chunks import Chunk, make_chunks
+from index.errors import IndexBusyError
+from index.lexical import strip_accents
+from index.load import load_document
+from index.parse import SCHEMA_VERSION, Clause, parse_clauses
+from index.store import (
+    CHUNKS_FILE, CLAUSES_FILE, CURRENT_FILE, MANIFEST_FILE, collection_name, current_generation,
+    make_client, prune_generations, read_manifest, write_atomic, write_jsonl,
+)
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str, int, int], None]
+ADD_BATCH = 256
+
+
+@dataclass
+class ParsedDocument:
+    key: str
+    source: Path
+    sha256: str
+    text: str
+    clauses: list[Clause]
+
+
+@dataclass
+class BuildReport:
+    generation: str
+    up_to_date: bool
+    documents: int
+    clauses: int
+    chunks: int
+    embedded: int
+    reused: int
+    seconds: float
+    embedding_model: str
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def document_key(path: Path) -> str:
+    """'NQ 412-2023 Hưng Yên.txt' -> 'nq-412-2023-hung-yen'."""
+    slug = re.sub(r"[^a-z0-9]+", "-", strip_accents(Path(path).stem).lower()).strip("-")
+    return slug or "document"
+
+
+def parse_documents(files: list[Path]) -> list[ParsedDocument]:
+    docs: list[ParsedDocument] = []
+    seen: set[str] = set()
+    for path in files:
+        path = Path(path).resolve()
+        text = load_document(path)
+        clauses = parse_clauses(text)
+        key, n = document_key(path), 2
+        base = key
+        while key in seen:
+            key, n = f"{base}-{n}", n + 1
+        seen.add(key)
+        docs.append(ParsedDocument(key, path, file_sha256(path), text, clauses))
+    return docs
+
+
+def fingerprint(docs: list[ParsedDocument]) -> str:
+    payload = json.dumps(
+        [SCHEMA_VERSION] + [[d.key, hashlib.sha256(d.text.encode()).hexdigest()] for d in docs]
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+@contextmanager
+def build_lock(index_dir: Path):
+    """One builder at a time; the loser is told at once instead of waiting."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / "build.lock", "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise IndexBusyError(
+                f"another process is building the index in {index_dir}",
+                "Một tiến trình khác đang xây chỉ mục. Vui lòng thử lại sau ít phút.",
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def build_index(
+    files: list[Path],
+    settings,
+    model_name: str,
+    get_embedder: Callable[[], object],
+    *,
+    progress: Progress | None = None,
+    force: bool = False,
+) -> BuildReport:
+    """Parse, chunk, embed and store ``files`` as the new current index.
+
+    The embedder is loaded (``get_embedder()``) only when something must be embedded.
+    """
+    started = time.perf_counter()
+    progress = progress or (lambda stage, done, total: None)
+    index_dir = Path(settings.index_dir)
+    docs = parse_documents(files)  # bad input fails here, before anything is touched
+    progress("parse", len(docs), len(docs))
+    fp = fingerprint(docs)
+    chunks = [chunk for d in docs for chunk in make_chunks(d.key, d.clauses)]
+    n_clauses = sum(len(d.clauses) for d in docs)
+
+    with build_lock(index_dir):
+        old = read_manifest(index_dir)
+        target = f"{settings.chroma_host}:{settings.chroma_port}" if settings.chroma_host else "embedded"
+        if (not force and old and old["fingerprint"] == fp and old["embedding_model"] == model_name
+                and old.get("store") == target):
+            return BuildReport(old["generation"], True, len(docs), n_clauses, len(chunks), 0, len(chunks),
+                               time.perf_counter() - started, model_name)
+
+        previous = current_generation(index_dir)
+        vectors = {} if force else _reusable_vectors(index_dir, previous, old, model_name, settings)
+        missing = [c for c in chunks if c.text_hash not in vectors]
+        embedder = get_embedder() if missing else None
+        for i in range(0, len(missing), 32):
+            batch = missing[i:i + 32]
+            for chunk, vector in zip(batch, embedder.embed_documents([c.embed_text for c in batch])):
+                vectors[chunk.text_hash] = vector
+            progress("embed", min(i + 32, len(missing)), len(missing))
+
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+        generation = f"gen-{stamp}-{fp[:8]}"
+        gen_dir = index_dir / generation
+        gen_dir.mkdir(parents=True)
+        client = make_client(gen_dir, settings)
+        collection = client.create_collection(
+            collection_name(generation),
+            metadata={"embedding_model": model_name, "schema_version": SCHEMA_VERSION, "fingerprint": fp},
+            configuration={"hnsw": {"space": "cosine"}},
+        )
+        for i in range(0, len(chunks), ADD_BATCH):
+            batch = chunks[i:i + ADD_BATCH]
+            collection.add(
+                ids=[c.chunk_id for c in batch],
+                embeddings=[vectors[c.text_hash] for c in batch],
+                documents=[c.text for c in batch],
+                metadatas=[_metadata(c) for c in batch],
+            )
+            progress("store", min(i + ADD_BATCH, len(chunks)), len(chunks))
+
+        write_jsonl(gen_dir / CLAUSES_FILE, (
+            {"doc": d.key, **c.to_dict()} for d in docs for c in d.clauses
+        ))
+        write_jsonl(gen_dir / CHUNKS_FILE, (c.to_dict() for c in chunks))
+        manifest = {
+            "generation": generation,
+            "schema_version": SCHEMA_VERSION,
+            "embedding_model": model_name,
+            "embedding_dim": len(next(iter(vectors.values()))) if vectors else 0,
+            "fingerprint": fp,
+            "store": target,
+            "collection": collection_name(generation),
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "documents": [
+                {"key": d.key, "source": str(d.source), "sha256": d.sha256, "clauses": len(d.clauses),
+                 "title": _title(d)}
+                for d in docs
+            ],
+        }
+        write_atomic(gen_dir / MANIFEST_FILE, json.dumps(manifest, ensure_ascii=False, indent=1))
+        write_atomic(index_dir / CURRENT_FILE, generation)  # the swap
+        keep = {generation} | ({previous} if previous else set())
+        prune_generations(index_dir, keep)
+        if settings.chroma_host:
+            _drop_server_collections(client, keep)
+        embedded = len(missing)
+        log.info("built %s: %d docs, %d chunks, %d embedded, %d reused", generation, len(docs),
+                 len(chunks), embedded, len(chunks) - embedded)
+        return BuildReport(generation, False, len(docs), n_clauses, len(chunks), embedded,
+                           len(chunks) - embedded, time.perf_counter() - started, model_name)
+
+
+def _metadata(chunk: Chunk) -> dict:
+    return {"doc": chunk.doc, "clause_id": chunk.clause_id, "label": chunk.label,
+            "path": chunk.path, "part": chunk.part, "text_hash": chunk.text_hash}
+
+
+def _title(doc: ParsedDocument) -> str:
+    header = next((c for c in doc.clauses if c.kind == "HEADER"), None)
+    if header is None:
+        return doc.key
+    first = header.text.split("\n")
+    return " ".join(first[:3])[:200]
+
+
+def _reusable_vectors(index_dir: Path, previous: str | None, old: dict | None, model: str, settings) -> dict:
+    """Vectors of the current generation keyed by chunk text hash, when the model is the same."""
+    if not previous or not old or old.get("embedding_model") != model:
+        return {}
+    try:
+        client = make_client(index_dir / previous, settings)
+        got = client.get_collection(old["collection"]).get(include=["embeddings", "metadatas"])
+        return {m["text_hash"]: list(e) for m, e in zip(got["metadatas"], got["embeddings"])}
+    except Exception as exc:  # an unreadable old index just means re-embedding
+        log.warning("could not reuse vectors from %s: %r", previous, exc)
+        return {}
+
+
+def _drop_server_collections(client, keep: set[str]) -> None:
+    wanted = {collection_name(g) for g in keep}
+    for col in client.list_collections():
+        name = getattr(col, "name", col)
+        if name.startswith("clauses-gen-") and name not in wanted:
+            client.delete_collection(name)

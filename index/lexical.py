@@ -1,0 +1,41 @@
+"""Vietnamese tokens for BM25: pyvi word segmentation plus accent-free forms.
+
+Both forms go into one bag, so "ty le ho ngheo" and "tỷ lệ hộ nghèo" meet.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+_TOKEN = re.compile(r"[\w%]+(?:[.,]\d+)*%?", re.UNICODE)
+_STOP = frozenset(
+    "và của các là có được cho với trong theo về những này đó thì mà để từ một"
+    " đã đang sẽ bị tại nào gì bao nhiêu không ko sao hả nhé ạ ơi thế vậy".split()
+)
+
+
+def strip_accents(text: str) -> str:
+    """'Tỷ lệ hộ nghèo' -> 'Ty le ho ngheo' (đ -> d)."""
+    text = text.replace("đ", "d").replace("Đ", "D")
+    decomposed = unicodedata.normalize("NFD", text)
+    return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+
+
+@lru_cache(maxsize=1)
+def _pyvi():
+    from pyvi import ViTokenizer  # ships its own model; imported lazily (slow import)
+
+    return ViTokenizer
+
+
+def syllables(text: str) -> list[str]:
+    return _TOKEN.findall(unicodedata.normalize("NFC", text).lower())
+
+
+def tokenize(text: str) -> list[str]:
+    """Syllables, pyvi compound words ("tỷ_lệ") and their accent-free forms, stopwords out."""
+    sylls = [s for s in syllables(text) if s not in _STOP]
+    words = [w for w in _pyvi().tokenize(" ".join(sylls)).split() if "_" in w]
+    tokens = sylls + words
+    return tokens + [strip_accents(t) for t in tokens if strip_accents(t) != t]
