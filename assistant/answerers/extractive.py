@@ -1,0 +1,42 @@
+"""The default answerer: no model, instant, every figure quoted verbatim from the cited clause."""
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from assistant.evidence import Candidate
+from assistant.query import Question, years
+
+
+def _quote(cand: Candidate) -> str:
+    return " ".join(cand.chosen) if cand.chosen else cand.clause_text
+
+
+def _sentence(cand: Candidate, with_year: bool) -> str:
+    quote = re.sub(r"[\s.;,:]+$", "", _quote(cand))
+    prefix = ""
+    if with_year and cand.context_year and cand.context_year not in years(quote):
+        prefix = f"Năm {cand.context_year}: "
+    return f"{prefix}{quote} ({cand.label})."
+
+
+def compose(question: Question, evidence: list[Candidate]) -> str:
+    """'Tỷ lệ hộ nghèo giảm còn 0,71% (chỉ tiêu (15), mục 2.2, khoản 2, Điều 2).'"""
+    if not evidence:
+        return ""
+    if question.which_clause:
+        first, rest = evidence[0], evidence[1:]
+        quote = re.sub(r"\s+", " ", _quote(first)).strip()
+        lines = [f"Nội dung này thuộc {first.label}: “{quote}”"]
+        lines += [f"Xem thêm {c.label}: “{_quote(c)}”" for c in rest]
+        return "\n".join(lines)
+    distinct_years = {c.context_year for c in evidence if c.context_year}
+    with_year = bool(question.years) or len(distinct_years) > 1
+    return "\n".join(_sentence(c, with_year) for c in evidence)
+
+
+class ExtractiveAnswerer:
+    name = "extractive"
+
+    def stream(self, question: Question, evidence: list[Candidate]) -> Iterator[str]:
+        yield compose(question, evidence)

@@ -1,0 +1,130 @@
+"""Understanding a question before retrieval: normalisation, abbreviations, follow-ups, intent."""
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from index.lexical import strip_accents
+
+_DATA = Path(__file__).parent / "data"
+_CONTROL = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+_YEAR = re.compile(r"(?<![\d\-–/.,])(19|20)\d\d(?![\d\-–/.,]\d)")
+_NUMBER = re.compile(r"\d")
+_QUANTITY = re.compile(r"bao nhi[eê]u|\bbn\b|\bmấy\b|phần trăm|\bbao nhieu\b|\bmay phan tram\b|\bmức\b.*\bnào\b|tăng bao|đạt bao", re.I)
+_WHICH_CLAUSE = re.compile(
+    r"(ở|o|nằm ở|nam o|thuộc|thuoc|quy định (tại|ở)|tại)\s+(mục|muc|điều|dieu|khoản|khoan|điều khoản|dieu khoan|chỉ tiêu|chi tieu|phần|phan)\s*(nào|nao|mấy|may|số mấy)"
+    r"|(mục|muc|điều|dieu|khoản|khoan|điều khoản|dieu khoan|chỉ tiêu|chi tieu)\s+(nào|nao|số mấy|so may|mấy|may)\b"
+    r"|nằm ở đâu|nam o dau|ở đâu trong|o dau trong|chỉ tiêu số mấy|chi tieu so may",
+    re.I,
+)
+_FOLLOWUP_START = re.compile(
+    r"^(còn|con|thế|the|vậy|vay|so với|so voi|trong đó|trong do|chỉ tiêu đó|chi tieu do|nhiệm vụ đó|"
+    r"nhiem vu do|cái đó|cai do|nó|no|đó|do|ý đó|năm \d{4} thì|nam \d{4} thi|thì sao|còn về)\b",
+    re.I,
+)
+_ANAPHORA = re.compile(r"\b(đó|do|này|nay|trên|ấy|ay|thì sao|thi sao|kia)\b", re.I)
+_CLAUSE_REF = re.compile(
+    r"chỉ tiêu\s*(?:số\s*)?\(?(\d{1,2})\)?|chi tieu\s*(?:so\s*)?\(?(\d{1,2})\)?"
+    r"|\bmục\s*(\d{1,2}(?:\.\d{1,2}){1,2})|\bmuc\s*(\d{1,2}(?:\.\d{1,2}){1,2})"
+    r"|\bkhoản\s*(\d{1,2})\s*,?\s*điều\s*(\d{1,2})|\bđiều\s*(\d{1,2})\b",
+    re.I,
+)
+
+
+@lru_cache(maxsize=1)
+def abbreviations() -> dict[str, str]:
+    return json.loads((_DATA / "abbreviations.json").read_text(encoding="utf-8"))
+
+
+def normalise(text: str) -> str:
+    """NFC, control and bidi characters out, whitespace folded (the same for every input path)."""
+    text = unicodedata.normalize("NFC", text)
+    text = _CONTROL.sub(" ", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def expand_abbreviations(text: str) -> str:
+    """'BHYT 2024' -> 'BHYT bảo hiểm y tế 2024': the expansion is added, the original kept."""
+    table = abbreviations()
+
+    def repl(m: re.Match) -> str:
+        word = m.group(0)
+        expansion = table.get(word.lower())
+        return f"{word} {expansion}" if expansion and expansion.lower() != word.lower() else word
+
+    return re.sub(r"[\wđĐ]+(?:-[\wđĐ]+)?", repl, text)
+
+
+def years(text: str) -> set[str]:
+    """Standalone years ('năm 2025'), not ranges like '2021-2025' or dates like '10/6/2023'."""
+    return {m.group(0) for m in _YEAR.finditer(text)}
+
+
+def has_number(text: str) -> bool:
+    return bool(_NUMBER.search(text))
+
+
+@dataclass
+class Question:
+    raw: str
+    text: str  # normalised
+    search_text: str  # with history context and abbreviation expansions
+    years: set[str] = field(default_factory=set)
+    quantity: bool = False
+    which_clause: bool = False
+    clause_refs: list[str] = field(default_factory=list)  # id suffixes like "CT15", "M3.5"
+    followup: bool = False
+
+
+def is_followup(text: str) -> bool:
+    words = text.split()
+    return bool(_FOLLOWUP_START.match(text)) or (len(words) <= 6 and bool(_ANAPHORA.search(text)))
+
+
+def resolve_history(text: str, history: list[dict] | None) -> tuple[str, bool]:
+    """An elliptic follow-up borrows the topic of the last user turn.
+
+    'còn năm 2023 thì sao?' after 'GRDP năm 2024 tăng bao nhiêu?' ->
+    'GRDP năm tăng bao nhiêu? còn năm 2023 thì sao?' (the old year is dropped).
+    """
+    previous = [normalise(t.get("content", "")) for t in (history or []) if t.get("role") == "user"]
+    previous = [p for p in previous if p]
+    if not previous or not is_followup(text):
+        return text, False
+    topic = previous[-1]
+    if is_followup(topic) and len(previous) > 1:
+        topic = f"{previous[-2]} {topic}"
+    if years(text):
+        topic = _YEAR.sub("", topic)
+    return f"{topic} {text}", True
+
+
+def analyse(raw: str, history: list[dict] | None = None) -> Question:
+    text = normalise(raw)
+    context, followup = resolve_history(text, history)
+    refs: list[str] = []
+    for m in _CLAUSE_REF.finditer(text):
+        ct, ct2, muc, muc2, khoan, dieu_k, dieu = m.groups()
+        if ct or ct2:
+            refs.append(f"CT{ct or ct2}")
+        elif muc or muc2:
+            refs.append(f"M{muc or muc2}")
+        elif khoan:
+            refs.append(f"D{dieu_k}/K{khoan}")
+        elif dieu:
+            refs.append(f"D{dieu}")
+    plain = strip_accents(text.lower())
+    return Question(
+        raw=raw,
+        text=text,
+        search_text=expand_abbreviations(context),
+        years=years(context) if not years(text) else years(text),
+        quantity=bool(_QUANTITY.search(context) or _QUANTITY.search(strip_accents(context.lower()))),
+        which_clause=bool(_WHICH_CLAUSE.search(text) or _WHICH_CLAUSE.search(plain)),
+        clause_refs=refs,
+        followup=followup,
+    )

@@ -1,0 +1,236 @@
+"""Answering a question: validate -> analyse -> retrieve -> select evidence -> answer -> guard.
+
+``Assistant`` holds what is loaded once (index, embedder, retriever, answerer);
+``ask`` and ``stream`` are safe to call from several threads.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Iterator
+
+from assistant.answerers import Answerer, make_answerer
+from assistant.answerers.extractive import ExtractiveAnswerer, compose
+from assistant.answerers.llm import cited_ids
+from assistant.config import Settings, get_settings
+from assistant.errors import BackendUnavailableError, EmptyQuestionError, QuestionTooLongError
+from assistant.evidence import Candidate, EvidenceSelector, wants_comparison
+from assistant.ground import guard
+from assistant.query import Question, analyse, normalise
+from assistant.retrieve import HybridRetriever
+from assistant.types import Answer, Citation
+from index.errors import IndexMismatchError, IndexMissingError
+
+log = logging.getLogger(__name__)
+REFUSAL = "Nghị quyết không quy định nội dung này"
+
+
+@dataclass
+class Decision:
+    question: Question
+    candidates: list[Candidate]
+    evidence: list[Candidate]
+    reason: str
+    retrieve_ms: float
+
+
+class Assistant:
+    def __init__(self, settings: Settings, open_index, embedder, answerer: Answerer | None = None,
+                 warnings: list[str] | None = None):
+        self.settings = settings
+        self.index = open_index
+        self.embedder = embedder
+        self.answerer = answerer or ExtractiveAnswerer()
+        self.warnings = list(warnings or [])
+        self.retriever = HybridRetriever(open_index, embedder, rrf_k=settings.rrf_k,
+                                         bm25_weight=settings.bm25_weight, dense_weight=settings.dense_weight)
+        self.selector = EvidenceSelector(open_index.clauses)
+
+    # -- construction ---------------------------------------------------
+    @classmethod
+    def load(cls, settings: Settings | None = None, *, build_if_needed: bool = True, progress=None) -> "Assistant":
+        """Open the index (building or rebuilding it first when needed) and the configured answerer."""
+        from index.build import build_index
+        from index.embed import make_embedder, resolve_model_name
+        from index.store import open_index
+
+        settings = settings or get_settings()
+        warnings: list[str] = []
+        model_name, warning = resolve_model_name(settings.embedding_model, settings.models_dir,
+                                                 settings.fallback_embedding_model)
+        if warning:
+            warnings.append("Đang dùng mô hình nhúng dự phòng MiniLM (tiếng Anh) vì chưa có EmbeddingGemma.")
+        get_embedder = lambda: make_embedder(model_name, str(settings.models_dir))  # noqa: E731
+        try:
+            opened = open_index(settings.index_dir, settings, model_name)
+        except (IndexMissingError, IndexMismatchError) as exc:
+            if not build_if_needed:
+                raise
+            log.info("building index: %s", exc)
+            build_index(list(settings.documents) if isinstance(exc, IndexMissingError) else _indexed_sources(settings),
+                        settings, model_name, get_embedder, progress=progress)
+            opened = open_index(settings.index_dir, settings, model_name)
+        answerer: Answerer = ExtractiveAnswerer()
+        if settings.answerer != "extractive":
+            try:
+                answerer = make_answerer(settings.answerer, settings)
+            except BackendUnavailableError as exc:
+                log.warning("answerer %s unavailable, using extractive: %s", settings.answerer, exc)
+                warnings.append(exc.user_message)
+        return cls(settings, opened, get_embedder(), answerer, warnings)
+
+    # -- the pipeline ---------------------------------------------------
+    def validate(self, question: str) -> str:
+        text = normalise(question or "")
+        if not any(ch.isalnum() for ch in text):
+            raise EmptyQuestionError()
+        if len(text) > self.settings.max_question_chars:
+            raise QuestionTooLongError(len(text), self.settings.max_question_chars)
+        return text
+
+    def decide(self, question: str, history: list[dict] | None = None, doc: str | None = None) -> Decision:
+        """Retrieve and choose the evidence; an empty evidence list means 'not in the resolution'."""
+        started = time.perf_counter()
+        q = analyse(self.validate(question), history)
+        hits = self.retriever.search(q.search_text, k=self.settings.top_k * 2, doc=doc)
+        candidates = []
+        for hit in self._with_explicit_refs(q, hits, doc):
+            cand = self.selector.candidate(hit[0], hit[1], hit[2])
+            if cand is not None:
+                self.selector.judge(q, cand)
+                candidates.append(cand)
+        evidence, reason = self._choose(q, candidates)
+        return Decision(q, candidates, evidence, reason, (time.perf_counter() - started) * 1000)
+
+    def _with_explicit_refs(self, q: Question, hits, doc: str | None) -> list[tuple[str, str, float]]:
+        """'chỉ tiêu (15)', 'mục 3.5' named in the question are looked up directly, first."""
+        top = hits[0].score if hits else 1.0
+        found: list[tuple[str, str, float]] = []
+        for ref in q.clause_refs:
+            for key in self.selector.by_key:
+                if (doc is None or key[0] == doc) and (key[1] == ref or key[1].endswith("/" + ref)):
+                    found.append((key[0], key[1], top * 1.5))
+        seen = {(d, c) for d, c, _ in found}
+        return found + [(h.doc, h.clause_id, h.score) for h in hits if (h.doc, h.clause_id) not in seen]
+
+    def _choose(self, q: Question, candidates: list[Candidate]) -> tuple[list[Candidate], str]:
+        if not candidates:
+            return [], "nothing retrieved"
+        if self.selector.missing_names(q):
+            return [], "name not in document"
+        top = max(c.retrieval for c in candidates) or 1.0
+        for c in candidates:
+            c.score = 0.5 * (c.retrieval / top) + c.score
+        eligible = [c for c in candidates if c.eligible and c.coverage >= self.settings.refusal_threshold]
+        if not eligible:
+            reasons = {c.why_not for c in candidates[:3] if c.why_not}
+            return [], ", ".join(sorted(reasons)) or "low coverage"
+        eligible.sort(key=lambda c: -c.score)
+        best = eligible[0]
+        evidence = [best]
+        if wants_comparison(q):
+            for c in eligible[1:]:
+                if len(evidence) >= 3 or c.score < 0.5 * best.score:
+                    break
+                new_year = c.context_year not in {e.context_year for e in evidence}
+                if new_year or (len(q.years) <= 1 and c.clause_id.split("/")[0] == best.clause_id.split("/")[0]):
+                    evidence.append(c)
+        return evidence, "answered"
+
+    def ask(self, question: str, history: list[dict] | None = None, doc: str | None = None) -> Answer:
+        answer = None
+        for item in self.stream(question, history, doc):
+            if isinstance(item, Answer):
+                answer = item
+        return answer
+
+    def stream(self, question: str, history: list[dict] | None = None,
+               doc: str | None = None) -> Iterator[str | Answer]:
+        """Yield text pieces as they come, then the final, guarded Answer."""
+        started = time.perf_counter()
+        decision = self.decide(question, history, doc)
+        contexts = [c.clause_text for c in decision.candidates[: self.settings.top_k]]
+        base = dict(contexts=contexts, embedding_model=self.index.embedding_model, warnings=list(self.warnings))
+        if not decision.evidence:
+            answer = self._refusal(decision, base)
+            yield answer.answer
+            answer.timings_ms = _timings(decision, started)
+            self._log(decision, answer)
+            yield answer
+            return
+        text, first_token_ms, backend = "", None, self.answerer.name
+        try:
+            for piece in self.answerer.stream(decision.question, decision.evidence):
+                if first_token_ms is None:
+                    first_token_ms = (time.perf_counter() - started) * 1000
+                text += piece
+                if backend != "extractive":
+                    yield piece
+        except BackendUnavailableError as exc:
+            log.warning("%s", exc)
+            base["warnings"].append(exc.user_message)
+            text, backend = compose(decision.question, decision.evidence), "extractive"
+        answer = self._finish(decision, text, backend, base)
+        if backend == "extractive" or answer.answer != text:
+            yield answer.answer
+        answer.timings_ms = _timings(decision, started, first_token_ms)
+        self._log(decision, answer)
+        yield answer
+
+    def _finish(self, decision: Decision, text: str, backend: str, base: dict) -> Answer:
+        """Validate citations and apply the grounding guard (the extractive text passes by construction)."""
+        evidence = decision.evidence
+        if backend != "extractive":
+            by_id = {c.clause_id: c for c in evidence}
+            cited = [by_id[i] for i in cited_ids(text) if i in by_id]  # unknown ids are dropped
+        else:
+            cited = evidence
+        sources = " ".join(c.context for c in cited)
+        kept, removed = guard(text, sources, [c.label for c in cited])
+        if not kept.strip() or not cited:
+            # Nothing survived: fall back to the verbatim answer rather than say nothing.
+            backend_note = f"{backend} answer failed the citation or grounding check"
+            log.warning(backend_note)
+            kept, cited, backend = compose(decision.question, evidence), evidence, "extractive"
+        citations = [Citation(c.clause_id, c.label, " ".join(c.chosen) or c.clause_text,
+                              round(c.score, 4), c.doc) for c in cited]
+        return Answer(answer=kept, answerable=True, citations=citations, backend=backend,
+                      grounding={"removed_sentences": len(removed), "removed": removed}, **base)
+
+    def _refusal(self, decision: Decision, base: dict) -> Answer:
+        q = decision.question
+        year_part = f" cho năm {', '.join(sorted(q.years))}" if q.years and "year" in decision.reason else ""
+        related = [Citation(c.clause_id, c.label, c.clause_text[:300], round(c.retrieval, 4), c.doc)
+                   for c in decision.candidates[:3]]
+        text = f"{REFUSAL}{year_part}."
+        if related:
+            text += " Các điều khoản gần nhất có thể liên quan: " + "; ".join(r.label for r in related) + "."
+        return Answer(answer=text, answerable=False, citations=[], related=related, backend="extractive", **base)
+
+    def _log(self, decision: Decision, answer: Answer) -> None:
+        from assistant.logs import log_question
+
+        log_question(self.settings, decision.question.text, answer)
+
+
+def _timings(decision: Decision, started: float, first_token_ms: float | None = None) -> dict:
+    total = (time.perf_counter() - started) * 1000
+    timings = {"retrieve": round(decision.retrieve_ms, 1), "total": round(total, 1)}
+    if first_token_ms is not None:
+        timings["first_token"] = round(first_token_ms, 1)
+    return timings
+
+
+def _indexed_sources(settings: Settings) -> list:
+    """On a mismatch, rebuild what the old index held (uploaded documents included)."""
+    from pathlib import Path
+
+    from index.store import read_manifest
+
+    try:
+        manifest = read_manifest(settings.index_dir)
+    except Exception:
+        manifest = None
+    sources = [Path(d["source"]) for d in (manifest or {}).get("documents", []) if Path(d["source"]).is_file()]
+    return sources or list(settings.documents)
