@@ -13,18 +13,11 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from assistant.query import Question, has_number, years
+from assistant.query import QUESTION_WORDS, QUESTION_WORDS_ACCENTED, Question, abbreviations, has_number, years
 from index.lexical import strip_accents
 
-# Generic words of asking, not of topic (accent-free): they never decide relevance.
-QUESTION_WORDS = frozenset("""
-bao nhieu bn may la gi nao the sao thi con vay a nhi nhe oi cho minh hoi toi muon biet duoc dc co
-khong ko chua nam muc tieu chi dat phan dau ke hoach nghi quyet tinh hung yen ra ve cua va cac nhung
-trong theo o dau thuoc dieu khoan quy dinh noi dung phai se da dang bi tai voi nhu nao nay do kia
-gom nhung duoc bao the nao hay khac nhau so sanh thay doi cao thap hon chenh lech ai viec nhiem vu
-giai phap hien tren cu the mot so luong muc nhieu it tang giam con lai en ha ban oi vui long giup
-""".split())
-_SEGMENT_SPLIT = re.compile(r"(?<=[.;!?])\s+(?=\S)|(?<=:)\s+(?=[-–+])|\n")
+
+_SEGMENT_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[^\s\d])|(?<=:)\s+(?=[-–+])|\n")
 _COMPARE = re.compile(
     r"so với|so voi|so sánh|so sanh|chênh|chenh|khác nhau|khac nhau|thay đổi|thay doi|cao hơn|cao hon|"
     r"thấp hơn|thap hon|\bvà (mục tiêu|chỉ tiêu|năm)|\bva (muc tieu|chi tieu|nam)|tăng hay giảm|cả hai|ca hai",
@@ -37,23 +30,72 @@ def syllables_plain(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+(?:[.,][0-9]+)*", strip_accents(text.lower()))
 
 
-def content_terms(question: Question) -> list[str]:
-    """Topic syllables of the question (accent-free), years and asking words out."""
-    return [t for t in syllables_plain(question.search_text)
-            if t not in QUESTION_WORDS and not re.fullmatch(r"(19|20)\d\d", t)]
+def has_diacritics(text: str) -> bool:
+    return strip_accents(text) != text
+
+
+def syllables_for(text: str, accented: bool) -> list[str]:
+    """Lower-case syllables; accent-free unless the question itself was typed with accents."""
+    lowered = text.lower()
+    if not accented:
+        lowered = strip_accents(lowered)
+    return [m.group(0) if m.group(1) is None else "|"
+            for m in re.finditer(r"[^\W_]+(?:[.,][0-9]+)*|([,.;:()!?\-–“”\"])", lowered)]
+
+
+def terms_of(syllables: list[str]) -> set[str]:
+    """Syllables and adjacent pairs: 'thất nghiệp' must match as a phrase, not as two common syllables.
+
+    Pairs never span punctuation: syllables_for marks breaks with '|'.
+    """
+    words = [s for s in syllables if s != "|"]
+    pairs = {f"{a} {b}" for a, b in zip(syllables, syllables[1:]) if "|" not in (a, b)}
+    return set(words) | pairs
+
+
+def content_terms(question: Question, accented: bool) -> list[str]:
+    """Topic terms of the question: syllables and adjacent pairs, asking words, years and
+    expanded abbreviations out."""
+    expanded = {strip_accents(k) for k in abbreviations()}
+    stop = QUESTION_WORDS_ACCENTED if accented else QUESTION_WORDS
+    runs: list[list[str]] = [[]]
+    for syl in syllables_for(question.search_text, accented):
+        plain = strip_accents(syl)
+        if syl == "|" or syl in stop or plain in expanded or re.fullmatch(r"(19|20)\d\d", plain):
+            runs.append([])
+        else:
+            runs[-1].append(syl)
+    terms: list[str] = []
+    for run in runs:
+        terms += run + [f"{a} {b}" for a, b in zip(run, run[1:])]
+    return terms
 
 
 def proper_names(text: str) -> list[str]:
-    """Capitalised words after the first word ('tỉnh Bắc Ninh' -> ['Bắc', 'Ninh']) and acronyms."""
-    words = re.findall(r"[\wÀ-ỹĐđ]+", text)
-    return [w for w in words[1:] if (w[:1].isupper() and not w.isupper() and len(w) > 1) or
-            (w.isupper() and len(w) >= 3 and w.isalpha())]
+    """Runs of capitalised words after the first word ('tỉnh Bắc Ninh' -> ['Bắc Ninh']) and acronyms."""
+    names: list[str] = []
+    run: list[str] = []
+    for i, word in enumerate(re.findall(r"[\wÀ-ỹĐđ]+(?:-[\wÀ-ỹĐđ]+)*", text)):
+        capital = i > 0 and word[:1].isupper() and len(word) > 1 and not word.isdigit()
+        if capital and not (word.isupper() and word.lower() in abbreviations()):
+            run.append(word)
+            continue
+        if run:
+            names.append(" ".join(run))
+        run = []
+    if run:
+        names.append(" ".join(run))
+    return names
 
 
 @dataclass
 class Segment:
     text: str
-    terms: set[str]
+    plain: set[str]
+    accented: set[str]
+
+    def terms(self, accented: bool) -> set[str]:
+        return self.accented if accented else self.plain
 
 
 @dataclass
@@ -66,6 +108,8 @@ class Candidate:
     context: str  # clause text with its ancestors' headings: what the clause speaks about
     context_year: str | None
     segments: list[Segment]
+    headings: str = ""
+    explicit: bool = False  # the question named this clause or part
     coverage: float = 0.0
     eligible: bool = True
     why_not: str = ""
@@ -74,8 +118,15 @@ class Candidate:
 
 
 def split_segments(text: str) -> list[str]:
-    parts = [p.strip() for p in _SEGMENT_SPLIT.split(text)]
-    return [p for p in parts if p]
+    """Sentences; a long list-like sentence is cut further at its ';' items."""
+    segments: list[str] = []
+    for part in _SEGMENT_SPLIT.split(text):
+        part = part.strip()
+        if len(part) > 250 and ";" in part:
+            segments.extend(p.strip() for p in re.split(r"(?<=;)\s+", part) if p.strip())
+        elif part:
+            segments.append(part)
+    return segments
 
 
 def context_year(clause_id: str, by_id: dict[str, dict]) -> str | None:
@@ -85,6 +136,16 @@ def context_year(clause_id: str, by_id: dict[str, dict]) -> str | None:
         return None
     found = sorted(years(f"{top.get('title', '')} {top.get('text', '').split('.')[0]}"))
     return found[-1] if found else None
+
+
+def heading_titles(clause: dict, by_id: dict[str, dict]) -> str:
+    """'Về xã hội | Các chỉ tiêu chủ yếu | Mục tiêu, nhiệm vụ và giải pháp năm 2024'."""
+    titles = [clause.get("title", "")]
+    cid = clause.get("parent")
+    while cid:
+        titles.append(by_id[cid].get("title", ""))
+        cid = by_id[cid].get("parent")
+    return " | ".join(t for t in titles if t)
 
 
 def clause_context(clause: dict, by_id: dict[str, dict]) -> str:
@@ -110,10 +171,12 @@ class EvidenceSelector:
         for c in clauses:
             for seg in split_segments(c.get("text", "")) or [""]:
                 n += 1
-                df.update(set(syllables_plain(seg)))
+                df.update(terms_of(syllables_plain(seg)))
         self.n_segments = max(n, 1)
         self.df = df
         self.vocabulary = set(df)
+        self.plain_text = " " + " ".join(
+            " ".join(syllables_plain(f"{c.get('title', '')} {c.get('text', '')}")) for c in clauses) + " "
 
     def idf(self, term: str) -> float:
         return math.log(1 + self.n_segments / (1 + self.df.get(term, 0)))
@@ -125,16 +188,18 @@ class EvidenceSelector:
         by_id = self.by_doc[doc]
         text = clause.get("text", "")
         pieces = [text] if len(text) <= SHORT_CLAUSE_CHARS else split_segments(text)
-        segments = [Segment(p, set(syllables_plain(p))) for p in pieces if p]
+        segments = [Segment(p, terms_of(syllables_for(p, False)), terms_of(syllables_for(p, True)))
+                    for p in pieces if p]
         return Candidate(doc, clause_id, clause["label"], retrieval, text, clause_context(clause, by_id),
-                         context_year(clause_id, by_id), segments)
+                         context_year(clause_id, by_id), segments, heading_titles(clause, by_id))
 
     def judge(self, question: Question, cand: Candidate) -> None:
         """Fill coverage, eligibility and the chosen segments of one candidate."""
-        terms = content_terms(question)
-        weights = {t: self.idf(t) for t in set(terms)}
+        accented = has_diacritics(question.text)
+        terms = content_terms(question, accented)
+        weights = {t: self.idf(strip_accents(t)) for t in set(terms)}
         total = sum(weights.values()) or 1.0
-        context_terms = set(syllables_plain(cand.context))
+        context_terms = terms_of(syllables_for(cand.context, accented))
         cand.coverage = sum(w for t, w in weights.items() if t in context_terms) / total
         if not cand.segments:
             cand.eligible, cand.why_not = False, "no text"
@@ -145,15 +210,22 @@ class EvidenceSelector:
                 cand.eligible, cand.why_not = False, "year"
         scored = []
         for seg in cand.segments:
-            s = sum(w for t, w in weights.items() if t in seg.terms) / total
-            if question.years and question.years & years(seg.text):
+            s = sum(w for t, w in weights.items() if t in seg.terms(accented)) / total
+            seg_years = years(seg.text)
+            if question.years and question.years & (seg_years or {cand.context_year}):
                 s += 0.15
             if question.quantity and has_number(seg.text):
                 s += 0.1
             scored.append((s, seg))
+        by_position = list(scored)
         scored.sort(key=lambda x: -x[0])
         best = scored[0][0]
         chosen = [seg for s, seg in scored if s >= max(best * 0.75, 0.05)][:2]
+        top_at = next(i for i, (_, seg) in enumerate(by_position) if seg is scored[0][1])
+        for j in (top_at - 1, top_at + 1):  # a figure often continues in the next item
+            if 0 <= j < len(by_position) and by_position[j][0] >= 0.5 * best and len(chosen) < 3:
+                if by_position[j][1] not in chosen:
+                    chosen.append(by_position[j][1])
         if question.quantity:
             numeric = [seg for seg in chosen if has_number(seg.text)]
             if not numeric:
@@ -164,12 +236,15 @@ class EvidenceSelector:
         # keep document order for readability
         order = {id(seg): i for i, seg in enumerate(cand.segments)}
         cand.chosen = [seg.text for seg in sorted(chosen, key=lambda seg: order[id(seg)])]
+        # What must answer the question is the quoted text (under its headings), not the whole clause.
+        quoted = terms_of(syllables_for(" ".join(cand.chosen) + " | " + cand.headings, accented))
+        cand.coverage = sum(w for t, w in weights.items() if t in quoted) / total
         cand.score = 0.5 * cand.coverage + 0.5 * best
 
     def missing_names(self, question: Question) -> list[str]:
         """Proper names in the question that the documents never mention (another province…)."""
-        return [w for w in proper_names(question.text)
-                if strip_accents(w.lower()) not in self.vocabulary]
+        return [name for name in proper_names(question.text)
+                if f" {strip_accents(name.lower())} " not in self.plain_text]
 
 
 def wants_comparison(question: Question) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-_NUMBER = re.compile(r"\d+(?:[.,/]\d+)*")
+_NUMBER = re.compile(r"(?<![\d.,])\d+(?:[.,]\d+)*")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[^\s])|\n+")
 _BRACKET_CITE = re.compile(r"\[[^\]\n]{1,80}\]")
 
@@ -25,7 +25,7 @@ def strip_citations(text: str, labels: list[str]) -> str:
 
 
 def grounded(number: str, sources: str) -> bool:
-    return re.search(rf"(?<![\d.,/]){re.escape(number)}(?![\d]|[.,/]\d)", sources) is not None
+    return re.search(rf"(?<!\d)(?<!\d[.,]){re.escape(number)}(?!\d|[.,/]\d)", sources) is not None
 
 
 def guard(answer: str, sources: str, labels: list[str]) -> tuple[str, list[str]]:

@@ -10,6 +10,17 @@ from pathlib import Path
 
 from index.lexical import strip_accents
 
+# Generic words of asking, not of topic: they never decide relevance. Written with
+# accents; the accent-free forms apply only to questions typed without accents.
+QUESTION_WORDS_ACCENTED = frozenset("""
+bao nhiêu bn mấy là gì nào thế sao thì còn vậy à nhỉ nhé ơi cho mình hỏi tôi muốn biết được đc có
+không ko chưa năm mục tiêu chỉ đạt phấn đấu phần kế hoạch nghị quyết tỉnh hưng yên ra về của và các
+những trong theo ở đâu thuộc điều khoản quy định nội dung phải sẽ đã đang bị tại với như này đó kia
+gồm hay khác nhau so sánh thay đổi cao thấp hơn chênh lệch ai việc nhiệm vụ giải pháp hiện trên cụ
+thể một số lượng mục nhiều ít tăng giảm lại ạ hả nhé bạn vui lòng giúp dự kiến đặt giao yêu cầu
+năm nay năm tới năm sau năm trước tới sau trước nêu nói gì làm sẽ đến từ
+""".split())
+QUESTION_WORDS = frozenset(strip_accents(w) for w in QUESTION_WORDS_ACCENTED) - {"so", "dan", "hien", "dau", "the"}
 _DATA = Path(__file__).parent / "data"
 _CONTROL = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 _YEAR = re.compile(r"(?<![\d\-–/.,])(19|20)\d\d(?![\d\-–/.,]\d)")
@@ -38,6 +49,18 @@ _CLAUSE_REF = re.compile(
 @lru_cache(maxsize=1)
 def abbreviations() -> dict[str, str]:
     return json.loads((_DATA / "abbreviations.json").read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def section_cues() -> dict[str, list[str]]:
+    data = json.loads((_DATA / "sections.json").read_text(encoding="utf-8"))
+    return {k: v for k, v in data.items() if not k.startswith("_")}
+
+
+def section_refs(text: str) -> list[str]:
+    """'Ai ký nghị quyết này?' -> ['CLOSING']: the conventional parts a question points at."""
+    plain = " " + " ".join(re.findall(r"[a-z0-9]+", strip_accents(text.lower()))) + " "
+    return [part for part, cues in section_cues().items() if any(f" {cue} " in plain for cue in cues)]
 
 
 def normalise(text: str) -> str:
@@ -81,8 +104,11 @@ class Question:
 
 
 def is_followup(text: str) -> bool:
+    """Elliptic: starts like a follow-up, points back, or names almost no topic of its own."""
     words = text.split()
-    return bool(_FOLLOWUP_START.match(text)) or (len(words) <= 6 and bool(_ANAPHORA.search(text)))
+    topic = [w for w in re.findall(r"[^\W\d_]+", strip_accents(text.lower())) if w not in QUESTION_WORDS]
+    return (bool(_FOLLOWUP_START.match(text)) or (len(words) <= 6 and bool(_ANAPHORA.search(text)))
+            or len(topic) <= 2)
 
 
 def resolve_history(text: str, history: list[dict] | None) -> tuple[str, bool]:
@@ -117,6 +143,7 @@ def analyse(raw: str, history: list[dict] | None = None) -> Question:
             refs.append(f"D{dieu_k}/K{khoan}")
         elif dieu:
             refs.append(f"D{dieu}")
+    refs += section_refs(text) or section_refs(context)
     plain = strip_accents(text.lower())
     return Question(
         raw=raw,

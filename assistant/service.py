@@ -93,26 +93,29 @@ class Assistant:
         """Retrieve and choose the evidence; an empty evidence list means 'not in the resolution'."""
         started = time.perf_counter()
         q = analyse(self.validate(question), history)
-        hits = self.retriever.search(q.search_text, k=self.settings.top_k * 2, doc=doc)
+        hits = self.retriever.search(q.search_text, k=max(20, self.settings.top_k * 2), doc=doc)
         candidates = []
-        for hit in self._with_explicit_refs(q, hits, doc):
-            cand = self.selector.candidate(hit[0], hit[1], hit[2])
+        explicit = self._explicit_refs(q, doc)
+        top = hits[0].score if hits else 1.0
+        keys = [(d, c, top * 1.2) for d, c in explicit]
+        keys += [(h.doc, h.clause_id, h.score) for h in hits if (h.doc, h.clause_id) not in set(explicit)]
+        for doc_key, clause_id, score in keys:
+            cand = self.selector.candidate(doc_key, clause_id, score)
             if cand is not None:
+                cand.explicit = (doc_key, clause_id) in explicit
                 self.selector.judge(q, cand)
                 candidates.append(cand)
         evidence, reason = self._choose(q, candidates)
         return Decision(q, candidates, evidence, reason, (time.perf_counter() - started) * 1000)
 
-    def _with_explicit_refs(self, q: Question, hits, doc: str | None) -> list[tuple[str, str, float]]:
-        """'chỉ tiêu (15)', 'mục 3.5' named in the question are looked up directly, first."""
-        top = hits[0].score if hits else 1.0
-        found: list[tuple[str, str, float]] = []
+    def _explicit_refs(self, q: Question, doc: str | None) -> list[tuple[str, str]]:
+        """'chỉ tiêu (15)', 'mục 3.5', 'người ký' name a clause or part: look it up directly."""
+        found: list[tuple[str, str]] = []
         for ref in q.clause_refs:
             for key in self.selector.by_key:
                 if (doc is None or key[0] == doc) and (key[1] == ref or key[1].endswith("/" + ref)):
-                    found.append((key[0], key[1], top * 1.5))
-        seen = {(d, c) for d, c, _ in found}
-        return found + [(h.doc, h.clause_id, h.score) for h in hits if (h.doc, h.clause_id) not in seen]
+                    found.append(key)
+        return list(dict.fromkeys(found))
 
     def _choose(self, q: Question, candidates: list[Candidate]) -> tuple[list[Candidate], str]:
         if not candidates:
@@ -121,8 +124,9 @@ class Assistant:
             return [], "name not in document"
         top = max(c.retrieval for c in candidates) or 1.0
         for c in candidates:
-            c.score = 0.5 * (c.retrieval / top) + c.score
-        eligible = [c for c in candidates if c.eligible and c.coverage >= self.settings.refusal_threshold]
+            c.score = 0.5 * (c.retrieval / top) + c.score + (0.5 if c.explicit else 0.0)
+        eligible = [c for c in candidates
+                    if c.eligible and (c.explicit or c.coverage >= self.settings.refusal_threshold)]
         if not eligible:
             reasons = {c.why_not for c in candidates[:3] if c.why_not}
             return [], ", ".join(sorted(reasons)) or "low coverage"
