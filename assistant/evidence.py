@@ -18,11 +18,6 @@ from index.lexical import strip_accents
 
 
 _SEGMENT_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[^\s\d])|(?<=:)\s+(?=[-–+])|\n")
-_COMPARE = re.compile(
-    r"so với|so voi|so sánh|so sanh|chênh|chenh|khác nhau|khac nhau|thay đổi|thay doi|cao hơn|cao hon|"
-    r"thấp hơn|thap hon|\bvà (mục tiêu|chỉ tiêu|năm)|\bva (muc tieu|chi tieu|nam)|tăng hay giảm|cả hai|ca hai",
-    re.I,
-)
 SHORT_CLAUSE_CHARS = 320
 
 
@@ -109,7 +104,13 @@ class Candidate:
     context_year: str | None
     segments: list[Segment]
     headings: str = ""
+    title: str = ""
     explicit: bool = False  # the question named this clause or part
+
+    @property
+    def years(self) -> set[str]:
+        """Years the quoted text speaks of: its own, else its Điều's."""
+        return years(" ".join(self.chosen)) or ({self.context_year} if self.context_year else set())
     coverage: float = 0.0
     eligible: bool = True
     why_not: str = ""
@@ -191,7 +192,8 @@ class EvidenceSelector:
         segments = [Segment(p, terms_of(syllables_for(p, False)), terms_of(syllables_for(p, True)))
                     for p in pieces if p]
         return Candidate(doc, clause_id, clause["label"], retrieval, text, clause_context(clause, by_id),
-                         context_year(clause_id, by_id), segments, heading_titles(clause, by_id))
+                         context_year(clause_id, by_id), segments, heading_titles(clause, by_id),
+                         clause.get("title", ""))
 
     def judge(self, question: Question, cand: Candidate) -> None:
         """Fill coverage, eligibility and the chosen segments of one candidate."""
@@ -204,7 +206,7 @@ class EvidenceSelector:
         if not cand.segments:
             cand.eligible, cand.why_not = False, "no text"
             return
-        if question.years:
+        if question.years and not cand.explicit:
             in_context = years(cand.context) | ({cand.context_year} if cand.context_year else set())
             if not question.years & in_context:
                 cand.eligible, cand.why_not = False, "year"
@@ -233,6 +235,11 @@ class EvidenceSelector:
             if not numeric:
                 cand.eligible, cand.why_not = False, "no figure"
             chosen = numeric or chosen
+        rule = question.section_quote.get(cand.clause_id) if cand.explicit else None
+        if rule:  # 'ai ký' -> the signature lines, 'hiệu lực' -> the adoption sentence
+            where, _, n = rule.partition(":")
+            chosen = (cand.segments if where == "all" else
+                      cand.segments[-int(n):] if where == "last" else cand.segments[: int(n)])
         # keep document order for readability
         order = {id(seg): i for i, seg in enumerate(cand.segments)}
         cand.chosen = [seg.text for seg in sorted(chosen, key=lambda seg: order[id(seg)])]
@@ -248,4 +255,4 @@ class EvidenceSelector:
 
 
 def wants_comparison(question: Question) -> bool:
-    return bool(_COMPARE.search(question.text)) or len(question.years) > 1
+    return question.compare or len(question.years) > 1

@@ -14,13 +14,13 @@ from index.lexical import strip_accents
 # accents; the accent-free forms apply only to questions typed without accents.
 QUESTION_WORDS_ACCENTED = frozenset("""
 bao nhiêu bn mấy là gì nào thế sao thì còn vậy à nhỉ nhé ơi cho mình hỏi tôi muốn biết được đc có
-không ko chưa năm mục tiêu chỉ đạt phấn đấu phần kế hoạch nghị quyết tỉnh hưng yên ra về của và các
+không ko chưa năm mục tiêu chỉ đạt phấn đấu phần nghị quyết tỉnh hưng yên ra về của và các
 những trong theo ở đâu thuộc điều khoản quy định nội dung phải sẽ đã đang bị tại với như này đó kia
 gồm hay khác nhau so sánh thay đổi cao thấp hơn chênh lệch ai việc nhiệm vụ giải pháp hiện trên cụ
-thể một số lượng mục nhiều ít tăng giảm lại ạ hả nhé bạn vui lòng giúp dự kiến đặt giao yêu cầu
+thể một lượng mục nhiều ít tăng giảm lại ạ hả nhé bạn vui lòng giúp dự kiến đặt giao yêu cầu
 năm nay năm tới năm sau năm trước tới sau trước nêu nói gì làm sẽ đến từ
 """.split())
-QUESTION_WORDS = frozenset(strip_accents(w) for w in QUESTION_WORDS_ACCENTED) - {"so", "dan", "hien", "dau", "the"}
+QUESTION_WORDS = frozenset(strip_accents(w) for w in QUESTION_WORDS_ACCENTED) - {"so", "dan", "hien", "dau"}
 _DATA = Path(__file__).parent / "data"
 _CONTROL = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 _YEAR = re.compile(r"(?<![\d\-–/.,])(19|20)\d\d(?![\d\-–/.,]\d)")
@@ -52,15 +52,29 @@ def abbreviations() -> dict[str, str]:
 
 
 @lru_cache(maxsize=1)
-def section_cues() -> dict[str, list[str]]:
-    data = json.loads((_DATA / "sections.json").read_text(encoding="utf-8"))
-    return {k: v for k, v in data.items() if not k.startswith("_")}
+def section_rules() -> list[dict]:
+    return json.loads((_DATA / "sections.json").read_text(encoding="utf-8"))["rules"]
+
+
+def section_matches(text: str) -> list[dict]:
+    """'Ai ký nghị quyết này?' -> [the CLOSING rule quoting its last lines]."""
+    plain = " " + " ".join(re.findall(r"[a-z0-9]+", strip_accents(text.lower()))) + " "
+
+    def hit(cue: str) -> bool:
+        return all(f" {part} " in plain for part in cue.split("+"))
+
+    return [rule for rule in section_rules() if any(hit(cue) for cue in rule["cues"])]
 
 
 def section_refs(text: str) -> list[str]:
-    """'Ai ký nghị quyết này?' -> ['CLOSING']: the conventional parts a question points at."""
-    plain = " " + " ".join(re.findall(r"[a-z0-9]+", strip_accents(text.lower()))) + " "
-    return [part for part, cues in section_cues().items() if any(f" {cue} " in plain for cue in cues)]
+    return list(dict.fromkeys(rule["section"] for rule in section_matches(text)))
+
+
+_COMPARE = re.compile(
+    r"so với|so sánh|chênh|khác nhau|thay đổi|cao hơn|thấp hơn|tăng hay giảm|cả hai"
+    r"|\bvà (mục tiêu|chỉ tiêu|năm)|so voi|so sanh|chenh|khac nhau|thay doi|cao hon|thap hon|\bva (muc tieu|chi tieu|nam)",
+    re.I,
+)
 
 
 def normalise(text: str) -> str:
@@ -100,7 +114,9 @@ class Question:
     quantity: bool = False
     which_clause: bool = False
     clause_refs: list[str] = field(default_factory=list)  # id suffixes like "CT15", "M3.5"
+    section_quote: dict[str, str] = field(default_factory=dict)  # "CLOSING" -> "last:2"
     followup: bool = False
+    compare: bool = False
 
 
 def is_followup(text: str) -> bool:
@@ -143,15 +159,20 @@ def analyse(raw: str, history: list[dict] | None = None) -> Question:
             refs.append(f"D{dieu_k}/K{khoan}")
         elif dieu:
             refs.append(f"D{dieu}")
-    refs += section_refs(text) or section_refs(context)
+    rules = section_matches(text) or section_matches(context)
+    refs += [rule["section"] for rule in rules]
+    section_quote = {rule["section"]: rule["quote"] for rule in rules if "quote" in rule}
     plain = strip_accents(text.lower())
+    compare = bool(_COMPARE.search(text) or _COMPARE.search(plain)) or len(years(text)) > 1
     return Question(
         raw=raw,
         text=text,
         search_text=expand_abbreviations(context),
         years=years(context) if not years(text) else years(text),
-        quantity=bool(_QUANTITY.search(context) or _QUANTITY.search(strip_accents(context.lower()))),
+        quantity=compare or bool(_QUANTITY.search(context) or _QUANTITY.search(strip_accents(context.lower()))),
+        compare=compare,
         which_clause=bool(_WHICH_CLAUSE.search(text) or _WHICH_CLAUSE.search(plain)),
-        clause_refs=refs,
+        clause_refs=list(dict.fromkeys(refs)),
+        section_quote=section_quote,
         followup=followup,
     )

@@ -21,6 +21,7 @@ from assistant.query import Question, analyse, normalise
 from assistant.retrieve import HybridRetriever
 from assistant.types import Answer, Citation
 from index.errors import IndexMismatchError, IndexMissingError
+from index.parse import SECTION_KINDS
 
 log = logging.getLogger(__name__)
 REFUSAL = "Nghị quyết không quy định nội dung này"
@@ -125,20 +126,35 @@ class Assistant:
         top = max(c.retrieval for c in candidates) or 1.0
         for c in candidates:
             c.score = 0.5 * (c.retrieval / top) + c.score + (0.5 if c.explicit else 0.0)
+            if not c.explicit and c.clause_id in SECTION_KINDS:
+                c.score -= 0.3  # header, preamble and closing rarely answer a content question
         eligible = [c for c in candidates
                     if c.eligible and (c.explicit or c.coverage >= self.settings.refusal_threshold)]
         if not eligible:
             reasons = {c.why_not for c in candidates[:3] if c.why_not}
             return [], ", ".join(sorted(reasons)) or "low coverage"
         eligible.sort(key=lambda c: -c.score)
+        ranked = sorted(candidates, key=lambda c: -c.score)
         best = eligible[0]
         evidence = [best]
         if wants_comparison(q):
-            for c in eligible[1:]:
-                if len(evidence) >= 3 or c.score < 0.5 * best.score:
-                    break
-                new_year = c.context_year not in {e.context_year for e in evidence}
-                if new_year or (len(q.years) <= 1 and c.clause_id.split("/")[0] == best.clause_id.split("/")[0]):
+            # One piece of evidence per year asked about ("2023 … and 2024 …"): the best for each.
+            for year in sorted(q.years):
+                if len(evidence) < 3 and year not in set().union(*(e.years for e in evidence)):
+                    # the question's words are split across the years: a looser bar for each half
+                    match = next((c for c in ranked if year in c.years and c not in evidence and c.eligible
+                                  and c.coverage >= 0.5 * self.settings.refusal_threshold), None)
+                    if match is not None:
+                        evidence.append(match)
+            if not q.years:
+                second = next((c for c in eligible[1:] if c.context_year != best.context_year), None)
+                if second is not None and second.score >= 0.6 * best.score:
+                    evidence.append(second)
+        else:
+            # Sibling clauses that answer equally well are both cited (who supervises: khoản 2 and 3).
+            for c in eligible[1:3]:
+                if c.score >= 0.92 * best.score and c.clause_id.rsplit("/", 1)[0] == best.clause_id.rsplit("/", 1)[0] \
+                        and "/" in best.clause_id:
                     evidence.append(c)
         return evidence, "answered"
 

@@ -27,7 +27,8 @@ def compose(question: Question, evidence: list[Candidate]) -> str:
     if question.which_clause:
         first, rest = evidence[0], evidence[1:]
         quote = re.sub(r"\s+", " ", _quote(first)).strip()
-        lines = [f"Nội dung này thuộc {first.label}: “{quote}”"]
+        title = f" ({first.title})" if first.title else ""
+        lines = [f"Nội dung này thuộc {first.label}{title}: “{quote}”"]
         lines += [f"Xem thêm {c.label}: “{_quote(c)}”" for c in rest]
         return "\n".join(lines)
     distinct_years = {c.context_year for c in evidence if c.context_year}
