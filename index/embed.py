@@ -60,6 +60,8 @@ class SentenceTransformerEmbeddings(Embeddings):
     def __init__(self, name: str, location: str, dtype: str = "float32"):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         import torch
         from sentence_transformers import SentenceTransformer
 
