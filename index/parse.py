@@ -305,6 +305,7 @@ def parse_clauses(text: str) -> list[Clause]:
                 p.current.add(lines[quyet])
             body_from = quyet + 1
 
+    p.current = None  # prose right after QUYẾT NGHỊ is its own unit (BODY)
     in_closing = False
     prev_line = ""
     for line in lines[body_from:]:

@@ -1,0 +1,75 @@
+"""Shared fixtures: hand-written fakes for unit tests, one real index per test session.
+
+No test reaches a network; every path a test writes is under a temporary folder.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+from pathlib import Path
+
+import pytest
+from langchain_core.embeddings import Embeddings
+
+REPO = Path(__file__).resolve().parent.parent
+SEED = REPO / "data" / "nq-412-2023-hung-yen.txt"
+CORPUS_DIR = REPO.parent / "shared" / "corpus"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+class FakeEmbeddings(Embeddings):
+    """Deterministic bag-of-syllables vectors: similar texts get similar vectors, no model needed."""
+
+    name = "fake-embeddings"
+    dimension = 64
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def _vector(self, text: str) -> list[float]:
+        vec = [0.0] * self.dimension
+        for word in text.lower().split():
+            vec[int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dimension] += 1.0
+        norm = math.sqrt(sum(v * v for v in vec)) or 1.0
+        return [v / norm for v in vec]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.calls += len(texts)
+        return [self._vector(t) for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._vector(text)
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbeddings:
+    return FakeEmbeddings()
+
+
+@pytest.fixture
+def tmp_settings(tmp_path):
+    """Settings whose every data path is under tmp_path."""
+    from assistant.config import Settings
+
+    return Settings(index_dir=tmp_path / "index", feedback_file=tmp_path / "feedback.jsonl",
+                    log_file=tmp_path / "logs" / "q.log")
+
+
+@pytest.fixture(scope="session")
+def real_settings(tmp_path_factory):
+    """Default settings (real default embedder) with the index in a session temp folder."""
+    from assistant.config import Settings
+
+    base = tmp_path_factory.mktemp("real")
+    return Settings(index_dir=base / "index", feedback_file=base / "feedback.jsonl", log_file=base / "logs" / "q.log")
+
+
+@pytest.fixture(scope="session")
+def real_assistant(real_settings):
+    """The real pipeline over the bundled resolution, built once per test run."""
+    from assistant.service import Assistant
+
+    return Assistant.load(real_settings)
