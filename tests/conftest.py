@@ -24,7 +24,7 @@ class FakeEmbeddings(Embeddings):
     """Deterministic bag-of-syllables vectors: similar texts get similar vectors, no model needed."""
 
     name = "fake-embeddings"
-    dimension = 64
+    dimension = 256
 
     def __init__(self) -> None:
         self.calls = 0
