@@ -38,13 +38,14 @@ class Settings(BaseSettings):
     # Retrieval
     top_k: int = 6
     rrf_k: int = 60
-    bm25_weight: float = 1.0
-    dense_weight: float = 1.0
+    # None = the measured weights for the embedding model (assistant/data/fusion_weights.json)
+    bm25_weight: float | None = None
+    dense_weight: float | None = None
 
     # Answering
     answerer: str = "extractive"  # extractive | ollama | openai | llamacpp
     max_question_chars: int = 1000
-    refusal_threshold: float = 0.5
+    refusal_threshold: float = 0.45  # calibrated on eval/questions.jsonl (see README)
     llm_model: str = "qwen2.5:1.5b"
     llm_base_url: str | None = None
     llm_api_key: str | None = None

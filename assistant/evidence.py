@@ -212,7 +212,13 @@ class EvidenceSelector:
                 cand.eligible, cand.why_not = False, "year"
         scored = []
         for seg in cand.segments:
-            s = sum(w for t, w in weights.items() if t in seg.terms(accented)) / total
+            seg_terms = seg.terms(accented)
+            matched = sum(w for t, w in weights.items() if t in seg_terms)
+            s = matched / total
+            # Focus: prefer the segment that is about the question (an indicator stated on its
+            # own) over a long one that mentions it in passing.
+            own = [t for t in seg_terms if " " not in t]
+            s += 0.2 * min(1.0, len([t for t in weights if t in seg_terms and " " not in t]) / max(len(own), 1) * 2)
             seg_years = years(seg.text)
             if question.years and question.years & (seg_years or {cand.context_year}):
                 s += 0.15

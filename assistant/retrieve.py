@@ -14,6 +14,16 @@ from index.lexical import tokenize
 log = logging.getLogger(__name__)
 
 
+def fusion_weights(model_name: str, bm25: float | None = None, dense: float | None = None) -> tuple[float, float]:
+    """Measured weights for this embedder unless the settings pin them."""
+    import json
+    from pathlib import Path
+
+    table = json.loads((Path(__file__).parent / "data" / "fusion_weights.json").read_text(encoding="utf-8"))
+    measured = table.get(model_name, table["default"])
+    return (measured["bm25"] if bm25 is None else bm25, measured["dense"] if dense is None else dense)
+
+
 @dataclass
 class Retrieved:
     doc: str

@@ -18,7 +18,7 @@ from assistant.errors import BackendUnavailableError, EmptyQuestionError, Questi
 from assistant.evidence import Candidate, EvidenceSelector, wants_comparison
 from assistant.ground import guard
 from assistant.query import Question, analyse, normalise
-from assistant.retrieve import HybridRetriever
+from assistant.retrieve import HybridRetriever, fusion_weights
 from assistant.types import Answer, Citation
 from index.errors import IndexMismatchError, IndexMissingError
 from index.parse import SECTION_KINDS
@@ -44,8 +44,10 @@ class Assistant:
         self.embedder = embedder
         self.answerer = answerer or ExtractiveAnswerer()
         self.warnings = list(warnings or [])
+        bm25_weight, dense_weight = fusion_weights(open_index.embedding_model, settings.bm25_weight,
+                                                   settings.dense_weight)
         self.retriever = HybridRetriever(open_index, embedder, rrf_k=settings.rrf_k,
-                                         bm25_weight=settings.bm25_weight, dense_weight=settings.dense_weight)
+                                         bm25_weight=bm25_weight, dense_weight=dense_weight)
         self.selector = EvidenceSelector(open_index.clauses)
 
     # -- construction ---------------------------------------------------
