@@ -20,7 +20,8 @@ class Settings(BaseSettings):
     documents: list[Path] = [REPO_ROOT / "data" / "nq-412-2023-hung-yen.txt"]
     index_dir: Path = REPO_ROOT / "var" / "index"
     models_dir: Path = REPO_ROOT / "models"
-    wheel_cache_dir: Path = REPO_ROOT / ".cache" / "wheels"
+    # Outside the repo so a fresh clone on the same machine (CI) reuses verified downloads.
+    wheel_cache_dir: Path = Path.home() / ".cache" / "tro-ly-nghi-quyet" / "wheels"
     feedback_file: Path = REPO_ROOT / "var" / "feedback.jsonl"
     log_file: Path = REPO_ROOT / "var" / "logs" / "questions.log"
     log_question_text: bool = False
