@@ -106,6 +106,7 @@ class Candidate:
     headings: str = ""
     title: str = ""
     explicit: bool = False  # the question named this clause or part
+    dense: float = 0.0  # cosine similarity to the question (0 when dense retrieval is off)
 
     @property
     def years(self) -> set[str]:
@@ -116,6 +117,12 @@ class Candidate:
     why_not: str = ""
     chosen: list[str] = field(default_factory=list)
     score: float = 0.0
+
+
+def has_figure_in(text: str, unit: str) -> bool:
+    """'… đạt 93,8%' holds a figure in '%'; '… 121 triệu đồng' does not."""
+    unit_pattern = re.escape(unit).replace("\\ ", r"\s+")
+    return re.search(rf"\d[\d.,/]*\s*(?:[^\W\d_]+\s+)?{unit_pattern}(?![^\W\d_])", text, re.I) is not None
 
 
 def split_segments(text: str) -> list[str]:
@@ -235,9 +242,12 @@ class EvidenceSelector:
                 if by_position[j][1] not in chosen:
                     chosen.append(by_position[j][1])
         if question.quantity:
-            numeric = [seg for seg in chosen if has_number(seg.text)]
+            def holds_figure(text: str) -> bool:
+                return has_figure_in(text, question.unit) if question.unit else has_number(text)
+
+            numeric = [seg for seg in chosen if holds_figure(seg.text)]
             if not numeric:
-                numeric = [seg for s, seg in scored if has_number(seg.text) and s >= best * 0.5][:1]
+                numeric = [seg for s, seg in scored if holds_figure(seg.text) and s >= best * 0.5][:1]
             if not numeric:
                 cand.eligible, cand.why_not = False, "no figure"
             chosen = numeric or chosen

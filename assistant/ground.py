@@ -25,7 +25,7 @@ def strip_citations(text: str, labels: list[str]) -> str:
 
 
 def grounded(number: str, sources: str) -> bool:
-    return re.search(rf"(?<!\d)(?<!\d[.,]){re.escape(number)}(?!\d|[.,/]\d)", sources) is not None
+    return re.search(rf"(?<!\d)(?<!\d[.,]){re.escape(number)}(?!\d|[.,]\d)", sources) is not None
 
 
 def guard(answer: str, sources: str, labels: list[str]) -> tuple[str, list[str]]:

@@ -96,6 +96,24 @@ def expand_abbreviations(text: str) -> str:
     return re.sub(r"[\wđĐ]+(?:-[\wđĐ]+)?", repl, text)
 
 
+# Measurement units a question may ask a figure in ("bao nhiêu %", "mấy ha"): the answer's
+# figure must carry the same unit.
+_UNITS = {
+    "%": "%", "phần trăm": "%", "phan tram": "%", "ha": "ha", "héc ta": "ha", "hecta": "ha", "km": "km",
+    "tỷ": "tỷ", "ty": "tỷ", "triệu": "triệu", "trieu": "triệu", "nghìn": "nghìn", "usd": "USD", "đô la": "USD",
+    "tuổi": "tuổi", "tuoi": "tuổi", "lượt": "lượt", "luot": "lượt", "huy chương": "huy chương",
+}
+_UNIT_ASKED = re.compile(
+    r"(?:bao nhi[eê]u|\bbn\b|\bmấy\b|\bmay\b)\s*(%|phần trăm|phan tram|héc ta|hecta|ha|km|tỷ|ty|triệu|trieu|nghìn|"
+    r"usd|đô la|tuổi|tuoi|lượt|luot|huy chương)(?![\wÀ-ỹ])", re.I)
+
+
+def unit_asked(text: str) -> str | None:
+    """'tăng bao nhiêu %/năm' -> '%'; 'bao nhiêu người' -> None (not a measurement unit)."""
+    m = _UNIT_ASKED.search(text)
+    return _UNITS[m.group(1).lower()] if m else None
+
+
 def years(text: str) -> set[str]:
     """Standalone years ('năm 2025'), not ranges like '2021-2025' or dates like '10/6/2023'."""
     return {m.group(0) for m in _YEAR.finditer(text)}
@@ -117,6 +135,7 @@ class Question:
     section_quote: dict[str, str] = field(default_factory=dict)  # "CLOSING" -> "last:2"
     followup: bool = False
     compare: bool = False
+    unit: str | None = None
 
 
 def is_followup(text: str) -> bool:
@@ -171,6 +190,7 @@ def analyse(raw: str, history: list[dict] | None = None) -> Question:
         years=years(context) if not years(text) else years(text),
         quantity=compare or bool(_QUANTITY.search(context) or _QUANTITY.search(strip_accents(context.lower()))),
         compare=compare,
+        unit=unit_asked(text),
         which_clause=bool(_WHICH_CLAUSE.search(text) or _WHICH_CLAUSE.search(plain)),
         clause_refs=list(dict.fromkeys(refs)),
         section_quote=section_quote,

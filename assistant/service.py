@@ -100,11 +100,13 @@ class Assistant:
         candidates = []
         explicit = self._explicit_refs(q, doc)
         top = hits[0].score if hits else 1.0
+        dense = {(h.doc, h.clause_id): h.dense for h in hits}
         keys = [(d, c, top * 1.2) for d, c in explicit]
         keys += [(h.doc, h.clause_id, h.score) for h in hits if (h.doc, h.clause_id) not in set(explicit)]
         for doc_key, clause_id, score in keys:
             cand = self.selector.candidate(doc_key, clause_id, score)
             if cand is not None:
+                cand.dense = dense.get((doc_key, clause_id), 0.0)
                 cand.explicit = (doc_key, clause_id) in explicit
                 self.selector.judge(q, cand)
                 candidates.append(cand)

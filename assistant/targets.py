@@ -116,7 +116,7 @@ def _keywords(text: str) -> list[str]:
 
 
 def _bigrams(words: list[str]) -> set[str]:
-    return {f"{a} {b}" for a, b in zip(words, words[1:])}
+    return {f"{a} {b}" for a, b in zip(words, words[1:], strict=False)}
 
 
 def _units(clauses: list[dict]) -> list[tuple[str, str, str]]:
@@ -166,14 +166,16 @@ def find_result(indicator: str, units: list[tuple[str, str, str]]) -> tuple[str,
     n = len(units)
 
     def weight(f: str) -> float:
-        return math.log(1 + n / (1 + sum(f in u for u in unit_features)))
+        # Rare among the sentences weighs more; a word in none of them weighs as one in a single
+        # sentence, so that a qualifier the report never uses ('các cấp') does not sink a match.
+        return math.log(1 + n / (1 + max(1, sum(f in u for u in unit_features))))
 
     def share(part: set[str], whole: set[str]) -> float:
         total = sum(weight(f) for f in whole)
         return sum(weight(f) for f in whole if f in part) / total if total else 0.0
 
     scored = []
-    for (clause_id, verbatim, subject), feats in zip(units, unit_features):
+    for (clause_id, verbatim, subject), feats in zip(units, unit_features, strict=True):
         recall = share(feats, wanted)
         own = _features(split_indicator(subject)[0])
         precision = share(wanted, own) if own else recall
@@ -187,6 +189,12 @@ def find_result(indicator: str, units: list[tuple[str, str, str]]) -> tuple[str,
     if rival is not None and best[0] - rival[0] < MIN_MARGIN:
         return "", ""
     return best[3], best[2]
+
+
+def plan_year(title: str) -> int | None:
+    """'NGHỊ QUYẾT Về nhiệm vụ phát triển kinh tế - xã hội năm 2024' -> 2024: the year the targets are for."""
+    years = re.findall(r"năm\s+(\d{4})\b", title or "")
+    return int(years[-1]) if years else None
 
 
 def parse_targets(clauses: list[dict], doc: str | None = None) -> list[Target]:
@@ -206,7 +214,10 @@ def parse_targets(clauses: list[dict], doc: str | None = None) -> list[Target]:
         area = (parent or {}).get("title", "") if (parent or {}).get("kind") in ("M", "K", "P") else ""
         number_match = re.search(r"\d+", clause.get("marker", "") or clause["clause_id"].rsplit("/", 1)[-1])
         indicator, target = split_indicator(clause["text"])
-        result, where = find_result(indicator, units_by_doc[doc_key])
+        # Where Điều 1 holds the targets themselves, it reports no earlier results.
+        own_article = clause["clause_id"].split("/")[0] + "/"
+        units = [u for u in units_by_doc[doc_key] if not u[0].startswith(own_article)]
+        result, where = find_result(indicator, units)
         rows.append(Target(
             number=int(number_match.group()) if number_match else len(rows) + 1,
             clause_id=clause["clause_id"], label=clause.get("label", clause["clause_id"]), doc=doc_key,
@@ -216,18 +227,23 @@ def parse_targets(clauses: list[dict], doc: str | None = None) -> list[Target]:
     return rows
 
 
-CSV_COLUMNS = [
-    ("number", "Số"), ("area", "Lĩnh vực"), ("indicator", "Chỉ tiêu"), ("target_2024", "Mục tiêu 2024"),
-    ("result_2023", "Kết quả 2023"), ("label", "Điều khoản"), ("clause_id", "Mã điều khoản"), ("doc", "Văn bản"),
-]
+def csv_columns(year: int | None = 2024) -> list[tuple[str, str]]:
+    """(field, Vietnamese header) pairs; the headers name the plan year when it is known."""
+    return [
+        ("number", "Số"), ("area", "Lĩnh vực"), ("indicator", "Chỉ tiêu"),
+        ("target_2024", f"Mục tiêu {year}" if year else "Mục tiêu"),
+        ("result_2023", f"Kết quả {year - 1}" if year else "Kết quả năm trước"),
+        ("label", "Điều khoản"), ("clause_id", "Mã điều khoản"), ("doc", "Văn bản"),
+    ]
 
 
-def targets_csv(rows: list[Target]) -> str:
+def targets_csv(rows: list[Target], year: int | None = 2024) -> str:
     """CSV with Vietnamese headers (write it as UTF-8 with BOM for spreadsheet programs)."""
+    columns = csv_columns(year)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([title for _, title in CSV_COLUMNS])
+    writer.writerow([title for _, title in columns])
     for row in rows:
         data = row.to_dict()
-        writer.writerow([data[key] for key, _ in CSV_COLUMNS])
+        writer.writerow([data[key] for key, _ in columns])
     return buffer.getvalue()

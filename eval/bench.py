@@ -1,0 +1,179 @@
+"""python -m eval.bench: how fast, how big, and how retrieval time grows with the collection.
+
+Measures, on the configured embedding model and a fresh temporary index:
+- embedding model load time, index build time (parse + embed + store), assistant open time;
+- warm p50/p95 per eval question of retrieval only (``Assistant.decide``) and of the full answer (``ask``);
+- retrieval p50/p95 (fused ``retriever.search`` with both signals on, BM25 alone, Chroma alone)
+  with the collection at 1×, 10× and 100× the chunks:
+  copies of the bundled resolution under other file names (so other document keys). Copies
+  have the same texts, so their vectors are computed once and reused (``CachingEmbedder``);
+  the build times at 10×/100× therefore measure parsing and storing, not embedding;
+- peak resident memory of the process.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from eval.metrics import percentile
+
+
+class CachingEmbedder:
+    """The real embedder, remembering document vectors by text: copies cost nothing to embed."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.cache: dict[str, list[float]] = {}
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        todo = list(dict.fromkeys(t for t in texts if t not in self.cache))
+        if todo:
+            self.cache.update(zip(todo, self.inner.embed_documents(todo)))
+        return [self.cache[t] for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.inner.embed_query(text)
+
+
+def timed(fn, *args, **kwargs) -> tuple[object, float]:
+    started = time.perf_counter()
+    value = fn(*args, **kwargs)
+    return value, (time.perf_counter() - started) * 1000
+
+
+def latencies(fn, items) -> dict:
+    times = [timed(fn, item)[1] for item in items]
+    return {"p50_ms": percentile(times, 50), "p95_ms": percentile(times, 95), "n": len(times)}
+
+
+def copies(source: Path, n: int, folder: Path) -> list[Path]:
+    """``source`` and n-1 copies of it under other names (other document keys)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = [source]
+    for i in range(1, n):
+        target = folder / f"{source.stem}-ban-sao-{i:03d}{source.suffix}"
+        shutil.copyfile(source, target)
+        files.append(target)
+    return files
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+
+
+def run_bench(scales: tuple[int, ...] = (1, 10, 100), scale_queries: int = 60, workdir: Path | None = None,
+              out=print) -> dict:
+    from assistant.config import Settings
+    from assistant.query import analyse
+    from assistant.retrieve import HybridRetriever
+    from assistant.service import Assistant
+    from eval.runner import load_questions
+    from index.build import build_index
+    from index.embed import make_embedder, resolve_model_name
+    from index.store import open_index
+
+    base = Settings()
+    questions = load_questions()
+    tmp = Path(workdir or tempfile.mkdtemp(prefix="tlnq-bench-"))
+    results: dict = {"scales": {}}
+    try:
+        name, _ = resolve_model_name(base.embedding_model, base.models_dir, base.fallback_embedding_model)
+        results["embedding_model"] = name
+        embedder, ms = timed(make_embedder, name, str(base.models_dir))
+        results["model_load_s"] = ms / 1000
+        out(f"model {name} loaded in {ms / 1000:.1f} s")
+
+        settings = base.model_copy(update={"index_dir": tmp / "index-1x", "log_file": tmp / "questions.log"})
+        report, ms = timed(build_index, list(base.documents), settings, name, lambda: embedder)
+        results["build_s"] = ms / 1000
+        results["chunks"] = report.chunks
+        out(f"index built in {ms / 1000:.1f} s ({report.chunks} chunks)")
+        assistant, ms = timed(Assistant.load, settings)
+        results["assistant_load_s"] = ms / 1000
+        results["weights"] = (assistant.retriever.bm25_weight, assistant.retriever.dense_weight)
+
+        asked = [(q["question"], q.get("history") or None) for q in questions]
+        assistant.ask(*asked[0])  # warm-up, untimed
+        results["retrieve"] = latencies(lambda qa: assistant.decide(*qa), asked)
+        results["answer"] = latencies(lambda qa: assistant.ask(*qa), asked)
+        out(f"per question: retrieval p50 {results['retrieve']['p50_ms']:.0f} ms,"
+            f" answer p50 {results['answer']['p50_ms']:.0f} ms")
+
+        search_texts = [analyse(q, h).search_text for q, h in asked[:scale_queries]]
+        source = Path(base.documents[0])
+        caching = CachingEmbedder(embedder)
+        for n in scales:
+            scaled = settings.model_copy(update={"index_dir": tmp / f"scale-{n}x"})
+            files = copies(source, n, tmp / f"docs-{n}x")
+            report, build_ms = timed(build_index, files, scaled, name, lambda: caching)
+            opened = open_index(scaled.index_dir, scaled, name)
+            # Both signals on, whatever the assistant's weights, so each one's cost shows.
+            retriever, open_ms = timed(HybridRetriever, opened, embedder, rrf_k=scaled.rrf_k,
+                                       bm25_weight=1.0, dense_weight=1.0)
+            retriever.search(search_texts[0])
+            stats = {
+                "search": latencies(lambda text: retriever.search(text, k=10), search_texts),
+                "bm25": latencies(retriever.bm25_ranking, search_texts),
+                "dense": latencies(lambda text: retriever.dense_ranking(text, None, 30), search_texts),
+            }
+            results["scales"][n] = {"chunks": report.chunks, "build_s": build_ms / 1000,
+                                    "retriever_open_s": open_ms / 1000, **stats}
+            out(f"{n}x: {report.chunks} chunks, search p50 {stats['search']['p50_ms']:.1f} ms")
+            del retriever, opened
+        results["peak_rss_mb"] = peak_rss_mb()
+    finally:
+        if workdir is None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return results
+
+
+def table(results: dict) -> str:
+    rows = [
+        ("embedding model", results["embedding_model"]),
+        ("model load", f"{results['model_load_s']:.2f} s"),
+        ("index build (1x, embedding included)", f"{results['build_s']:.2f} s ({results['chunks']} chunks)"),
+        ("assistant open", f"{results['assistant_load_s']:.2f} s"),
+        ("fusion weights (bm25, dense)", f"{results['weights'][0]:g}, {results['weights'][1]:g}"),
+        ("retrieval per question (decide), warm",
+         f"p50 {results['retrieve']['p50_ms']:.1f} ms, p95 {results['retrieve']['p95_ms']:.1f} ms"
+         f" (n={results['retrieve']['n']})"),
+        ("full answer per question (ask), warm",
+         f"p50 {results['answer']['p50_ms']:.1f} ms, p95 {results['answer']['p95_ms']:.1f} ms"),
+    ]
+    for n, s in results["scales"].items():
+        rows.append((f"{n}x: {s['chunks']} chunks", f"build {s['build_s']:.1f} s (each distinct text embedded once),"
+                     f" retriever open (BM25) {s['retriever_open_s']:.1f} s"))
+        for key, label in (("search", "fused search (both signals)"), ("bm25", "BM25 alone"),
+                           ("dense", "dense alone (Chroma, k=30)")):
+            rows.append((f"  {label}", f"p50 {s[key]['p50_ms']:.1f} ms, p95 {s[key]['p95_ms']:.1f} ms"))
+    rows.append(("peak RSS", f"{results['peak_rss_mb']:.0f} MB"))
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m eval.bench",
+                                     description=__doc__.splitlines()[0].partition(": ")[2])
+    parser.add_argument("--scales", default="1,10,100", help="collection sizes as multiples (default 1,10,100)")
+    parser.add_argument("--scale-queries", type=int, default=60, help="questions timed at each scale")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    scales = tuple(int(s) for s in args.scales.split(",") if s.strip())
+    results = run_bench(scales, args.scale_queries, out=lambda m: print(m, file=sys.stderr))
+    print(table(results))
+    if args.json:
+        import json
+
+        args.json.write_text(json.dumps(results, indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
