@@ -19,6 +19,7 @@ from index.lexical import strip_accents
 
 _SEGMENT_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[^\s\d])|(?<=:)\s+(?=[-–+])|\n")
 SHORT_CLAUSE_CHARS = 320
+PAIR_WEIGHT = 1.5
 
 
 def syllables_plain(text: str) -> list[str]:
@@ -206,7 +207,8 @@ class EvidenceSelector:
         """Fill coverage, eligibility and the chosen segments of one candidate."""
         accented = has_diacritics(question.text)
         terms = content_terms(question, accented)
-        weights = {t: self.idf(strip_accents(t)) for t in set(terms)}
+        # A pair of syllables names the concept ("dân số", "thất nghiệp"): it weighs more than its parts.
+        weights = {t: self.idf(strip_accents(t)) * (PAIR_WEIGHT if " " in t else 1.0) for t in set(terms)}
         total = sum(weights.values()) or 1.0
         context_terms = terms_of(syllables_for(cand.context, accented))
         cand.coverage = sum(w for t, w in weights.items() if t in context_terms) / total

@@ -120,7 +120,8 @@ def years(text: str) -> set[str]:
 
 
 def has_number(text: str) -> bool:
-    return bool(_NUMBER.search(text))
+    """A figure, not just a year: 'năm 2024' alone answers no 'bao nhiêu'."""
+    return bool(_NUMBER.search(_YEAR.sub(" ", text)))
 
 
 @dataclass
