@@ -69,7 +69,9 @@ def build_messages(question: Question, evidence: list[Candidate]):
     from langchain_core.messages import HumanMessage, SystemMessage
 
     contexts = "\n\n".join(
-        render("context_item", clause_id=c.clause_id, label=c.label, text=c.clause_text) for c in evidence
+        render("context_item", clause_id=c.clause_id, label=c.label, text=c.clause_text,
+               headings=" › ".join(reversed(c.headings.split(" | "))) if c.headings else "")
+        for c in evidence
     )
     return [SystemMessage(load_prompt("answer_system")),
             HumanMessage(render("answer_user", contexts=contexts, question=question.text))]

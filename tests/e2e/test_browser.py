@@ -1,0 +1,266 @@
+"""End to end in a real browser: `streamlit run app.py` driven by Debian's Chromium through Playwright.
+
+Needs /usr/bin/chromium (install with scripts/install_browser.sh); Playwright only drives
+it (never `playwright install`). Screenshots of every page and the measured timings go
+to tests/artifacts/ (git-ignored).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "tests" / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+QUESTION = "Mục tiêu tăng trưởng GRDP năm 2024 là bao nhiêu?"
+SCRIPT = "<script>alert(1)</script>"
+START_TIMEOUT_S = 180
+ANSWER_TIMEOUT_MS = 120_000
+TIMINGS: dict[str, float] = {}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def browser_path() -> str:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's Chromium with `bash scripts/install_browser.sh` "
+                    "(the browser tests never download a browser).", pytrace=False)
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory, browser_path):
+    """The app on a free loopback port, over an index built beforehand into a temporary folder."""
+    home = tmp_path_factory.mktemp("e2e")
+    env = dict(os.environ)
+    env.update({
+        "TLNQ_INDEX_DIR": str(home / "index"),
+        "TLNQ_LOG_FILE": str(home / "questions.log"),
+        "TLNQ_FEEDBACK_FILE": str(home / "feedback.jsonl"),
+        "HF_HUB_OFFLINE": "1",
+        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+    })
+    # Build first, so that the page-load time measured below is the app's, not the index build's.
+    subprocess.run([sys.executable, "-m", "index", "build"], cwd=REPO, env=env, check=True,
+                   capture_output=True, timeout=1200)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = home / "streamlit.log"
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
+             "--browser.gatherUsageStats", "false"],
+            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not _healthy(url):
+            if server.poll() is not None:
+                pytest.fail(f"streamlit exited with {server.returncode}:\n{log_path.read_text()[-3000:]}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"streamlit not healthy after {START_TIMEOUT_S} s:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=10)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        shutil.copy(log_path, ARTIFACTS / "streamlit.log")
+        if TIMINGS:
+            (ARTIFACTS / "browser_timings.json").write_text(json.dumps(TIMINGS, indent=1))
+
+
+@pytest.fixture(scope="module")
+def browser(browser_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=browser_path, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="vi-VN")
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.dialogs = dialogs  # type: ignore[attr-defined]
+    yield page
+    context.close()
+
+
+def _shot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def _open(page, url: str) -> float:
+    """Load the app; seconds until the chat box is ready (model and index loaded)."""
+    started = time.perf_counter()
+    page.goto(url)
+    page.locator('[data-testid="stChatInputTextArea"]').wait_for(state="visible", timeout=ANSWER_TIMEOUT_MS)
+    return time.perf_counter() - started
+
+
+def _ask(page, text: str) -> None:
+    box = page.locator('[data-testid="stChatInputTextArea"]')
+    box.fill(text)
+    box.press("Enter")
+
+
+def _settle(page) -> None:
+    """Wait for the script run to finish (Streamlit shows a 'running' status widget meanwhile)."""
+    page.wait_for_timeout(300)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=ANSWER_TIMEOUT_MS)
+
+
+def test_question_answer_and_citation(page, app_url):
+    TIMINGS["first_page_load_s"] = round(_open(page, app_url), 2)
+    page.get_by_text("Trợ lý Nghị quyết").first.wait_for()
+    _shot(page, "01-hoi-dap")
+
+    started = time.perf_counter()
+    _ask(page, QUESTION)
+    answer = page.locator('[data-testid="stChatMessage"]').filter(has_text="7,5-8%").last
+    answer.wait_for(timeout=ANSWER_TIMEOUT_MS)
+    TIMINGS["first_answer_s"] = round(time.perf_counter() - started, 2)
+    _settle(page)
+
+    citation = answer.locator('[data-testid="stExpander"]').filter(has_text="chỉ tiêu (1), mục 2.1, khoản 2, Điều 2")
+    citation.locator("summary").first.click()
+    highlighted = citation.locator("mark").first
+    highlighted.wait_for()
+    page.wait_for_timeout(500)  # the expander's opening animation, for the screenshot
+    assert "Tổng sản phẩm trên địa bàn" in highlighted.inner_text()
+    assert "Các chỉ tiêu chủ yếu" in citation.inner_text()  # the breadcrumb
+    _shot(page, "02-hoi-dap-trich-dan")
+
+
+def test_script_is_shown_as_text(page, app_url):
+    TIMINGS["warm_page_load_s"] = round(_open(page, app_url), 2)  # a new session; the model is cached
+    _ask(page, SCRIPT)
+    shown = page.locator('[data-testid="stChatMessage"]').get_by_text(SCRIPT, exact=True)
+    shown.wait_for(timeout=ANSWER_TIMEOUT_MS)
+    page.locator('[data-testid="stChatMessage"]').filter(has_text="Nghị quyết không quy định").wait_for()
+    _settle(page)
+    page.wait_for_timeout(500)
+    assert page.dialogs == []  # type: ignore[attr-defined]
+    assert page.locator('[data-testid="stChatMessage"] script').count() == 0
+    _shot(page, "03-hoi-dap-script")
+
+
+def _go(page, label: str, heading: str) -> None:
+    page.locator('[data-testid="stSidebar"] label').filter(has_text=label).first.click()
+    page.get_by_role("heading", name=heading).wait_for()
+    _settle(page)
+
+
+def test_every_page(page, app_url):
+    _open(page, app_url)
+    _go(page, "Tra cứu điều khoản", "Tra cứu điều khoản")
+    query = page.get_by_label("Mô tả việc bạn cần làm hoặc cần tìm, bằng lời của bạn")
+    query.fill("phục dựng Phố Hiến")
+    query.press("Enter")
+    first = page.locator('[data-testid="stExpander"] summary').filter(has_text="1. mục 3.14, khoản 3, Điều 2")
+    first.wait_for()
+    _settle(page)
+    _shot(page, "04-tra-cuu")
+
+    _go(page, "Chỉ tiêu 2024", "Chỉ tiêu chủ yếu năm 2024")
+    page.locator('[data-testid="stDataFrame"]').first.wait_for()
+    page.get_by_text("Các chỉ tiêu tỷ lệ (%) năm 2024").wait_for()
+    _settle(page)
+    _shot(page, "05-chi-tieu")
+
+    _go(page, "Đánh giá", "Đánh giá chất lượng")
+    limit = page.get_by_label("Số câu hỏi chạy (0 = tất cả)")
+    limit.fill("5")
+    limit.press("Enter")
+    page.get_by_text("5 / ").first.wait_for()
+    page.get_by_role("button", name="Chạy đánh giá").click()
+    page.get_by_role("heading", name="Kết quả chính").wait_for(timeout=ANSWER_TIMEOUT_MS)
+    _settle(page)
+    _shot(page, "06-danh-gia")
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+RESOLUTION = """HỘI ĐỒNG NHÂN DÂN TỈNH THỬ NGHIỆM
+
+Số: 07/NQ-HĐND
+
+NGHỊ QUYẾT
+Về kế hoạch trồng cây xanh năm 2025
+
+QUYẾT NGHỊ:
+
+Điều 1. Mục tiêu năm 2025
+
+1. Các chỉ tiêu chủ yếu
+
+(1) Tỷ lệ che phủ cây xanh đô thị đạt 35%.
+
+(2) Trồng mới 120.000 cây xanh trên địa bàn tỉnh.
+
+Điều 2. Tổ chức thực hiện
+
+Giao Ủy ban nhân dân tỉnh tổ chức thực hiện Nghị quyết này.
+"""
+
+
+def test_add_a_resolution(page, app_url, tmp_path):
+    """Upload, rebuild with a progress bar, switch to the new document. Runs last: it changes the index."""
+    upload = tmp_path / "Nghị quyết thử (số 7).txt"
+    upload.write_text(RESOLUTION, encoding="utf-8")
+    _open(page, app_url)
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_text("Thêm nghị quyết").click()
+    sidebar.locator('input[type="file"]').set_input_files(str(upload))
+    started = time.perf_counter()
+    sidebar.get_by_role("button", name="Thêm và xây lại chỉ mục").click()
+    sidebar.get_by_text("Đã xây chỉ mục: 2 văn bản").wait_for(timeout=ANSWER_TIMEOUT_MS * 3)
+    TIMINGS["add_resolution_s"] = round(time.perf_counter() - started, 2)
+    _settle(page)
+
+    sidebar.locator('[data-testid="stSelectbox"]').click()
+    page.get_by_role("option", name="Nghị quyết 07/NQ-HĐND — Về kế hoạch trồng cây xanh năm 2025").click()
+    _settle(page)
+    _ask(page, "Tỷ lệ che phủ cây xanh đô thị năm 2025 là bao nhiêu?")
+    page.locator('[data-testid="stChatMessage"]').filter(has_text="35%").wait_for(timeout=ANSWER_TIMEOUT_MS)
+    _settle(page)
+    _go(page, "Chỉ tiêu 2024", "Chỉ tiêu chủ yếu năm 2025")
+    _shot(page, "07-them-nghi-quyet")
+    assert page.locator('[data-testid="stException"]').count() == 0

@@ -1,0 +1,332 @@
+"""The Streamlit app through streamlit.testing (AppTest), over the real index built once per session.
+
+Also the pure helpers behind the pages (ui/text.py), feedback records and upload checks.
+"""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from tests.conftest import REPO
+
+APP = str(REPO / "app.py")
+TIMEOUT = 180  # the first run loads the model; later runs take well under a second
+GRDP_QUESTION = "Mục tiêu tăng trưởng GRDP năm 2024 là bao nhiêu?"
+
+
+@pytest.fixture(scope="session")
+def app_paths(real_settings, real_assistant, tmp_path_factory) -> dict[str, str]:
+    """The session's real index (``real_assistant`` has built it once) and a folder for feedback and logs."""
+    home = tmp_path_factory.mktemp("app")
+    return {"TLNQ_INDEX_DIR": str(real_settings.index_dir), "TLNQ_FEEDBACK_FILE": str(home / "feedback.jsonl"),
+            "TLNQ_LOG_FILE": str(home / "questions.log")}
+
+
+@pytest.fixture
+def app_env(app_paths, monkeypatch):
+    """The app reads its settings from TLNQ_* variables: set them for this test only."""
+    from assistant.config import get_settings
+
+    for name, value in app_paths.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    yield get_settings()
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def at(app_env):
+    from streamlit.testing.v1 import AppTest
+
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def _plain(markdown: str) -> str:
+    """Undo escape_markdown: '7,5\\-8%' -> '7,5-8%'."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace("  \n", "\n")
+
+
+def _messages(at, role: str):
+    return [m for m in at.chat_message if m.name == role]
+
+
+def _ask(at, text: str):
+    at.chat_input[0].set_value(text).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _go(at, page: str):
+    at.sidebar.radio[0].set_value(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+# -- Hỏi đáp -------------------------------------------------------------------
+def test_question_gets_an_answer_with_its_citation(at):
+    _ask(at, GRDP_QUESTION)
+    user, = _messages(at, "user")
+    assert user.text[0].value == GRDP_QUESTION
+    answer, = _messages(at, "assistant")
+    text = _plain(answer.markdown[0].value)
+    assert "7,5-8%" in text
+    labels = [_plain(e.label) for e in answer.expander]
+    assert "chỉ tiêu (1), mục 2.1, khoản 2, Điều 2" in labels
+    citation = answer.expander[labels.index("chỉ tiêu (1), mục 2.1, khoản 2, Điều 2")]
+    shown = " ".join(m.value for m in citation.markdown)
+    assert "<mark>Tổng sản phẩm trên địa bàn tính theo giá so sánh (GRDP) tăng 7,5-8%" in shown
+    assert "Các chỉ tiêu chủ yếu" in shown and "2.1. Về kinh tế" in shown  # the breadcrumb
+    assert not at.error
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\n\t ", "?!"])
+def test_empty_question_is_refused_politely(at, blank):
+    _ask(at, blank)
+    assert [w.value for w in at.main.warning] == ["Vui lòng nhập câu hỏi."]
+    assert not at.chat_message and not at.error
+
+
+def test_too_long_question_is_refused_politely(at, app_env):
+    _ask(at, "tỷ lệ hộ nghèo " * (app_env.max_question_chars // 10))
+    assert "quá dài" in at.main.warning[0].value
+    assert not at.chat_message and not at.error
+
+
+def test_question_outside_the_resolution_shows_nearest_clauses(at):
+    _ask(at, "Giá vàng năm 2024 là bao nhiêu?")
+    answer, = _messages(at, "assistant")
+    assert "không quy định" in _plain(answer.markdown[0].value)
+    assert answer.expander, "the nearest clauses are offered"
+    assert any("gần nhất" in c.value for c in answer.caption)
+
+
+def test_user_text_is_shown_as_text(at):
+    script = "<script>alert(1)</script> **đậm** :red[đỏ]"
+    _ask(at, script)
+    user, = _messages(at, "user")
+    assert user.text[0].value == script  # st.text: no Markdown, no HTML
+    for block in at.markdown:
+        assert "<script>" not in block.value
+
+
+def test_history_is_kept_and_passed_on(at):
+    _ask(at, GRDP_QUESTION)
+    _ask(at, "còn năm 2023 thì sao?")
+    answers = _messages(at, "assistant")
+    assert len(answers) == 2 and "10,05%" in _plain(answers[1].markdown[0].value)
+    assert [m["role"] for m in at.session_state["messages"]] == ["user", "assistant"] * 2
+
+
+def test_sample_question_and_clear(at):
+    at.button(key="sample-0").click().run()
+    assert len(_messages(at, "assistant")) == 1
+    at.button(key="clear_chat").click().run()
+    assert not at.chat_message and at.session_state["messages"] == []
+
+
+def test_copy_block_holds_answer_and_citations(at):
+    _ask(at, GRDP_QUESTION)
+    block = at.code[0].value
+    assert block.startswith("Năm 2024") and "Căn cứ:" in block
+    assert "- chỉ tiêu (1), mục 2.1, khoản 2, Điều 2: “Tổng sản phẩm" in block
+
+
+def test_feedback_with_comment_is_appended(at, app_env):
+    from assistant.feedback import load_feedback
+
+    before = len(load_feedback(app_env.feedback_file))
+    _ask(at, GRDP_QUESTION)
+    at.feedback[0].set_value(1).run()
+    records = load_feedback(app_env.feedback_file)
+    assert len(records) == before + 1
+    record = records[-1]
+    assert record["rating"] == "up" and record["question"] == GRDP_QUESTION
+    assert record["citations"] == ["D2/K2/M2.1/CT1"] and record["answerable"] is True
+    assert record["history"] == [] and record["comment"] == ""
+
+    mid = at.session_state["messages"][-1]["id"]
+    at.text_input(key=f"comment-text-{mid}").set_value("Đúng, rõ ràng.")
+    next(b for b in at.button if b.label == "Gửi nhận xét").click().run()
+    records = load_feedback(app_env.feedback_file)
+    assert len(records) == before + 1  # the same id: the comment completes the rating
+    assert records[-1]["comment"] == "Đúng, rõ ràng." and records[-1]["rating"] == "up"
+    assert any("Cảm ơn" in c.value for c in at.caption)
+
+
+# -- Tra cứu điều khoản --------------------------------------------------------
+def test_clause_finder_ranks_pho_hien_first(at):
+    _go(at, "tra-cuu")
+    at.text_input(key="finder_query").set_value("phục dựng Phố Hiến").run()
+    first = _plain(at.expander[0].label)
+    assert first.startswith("1. mục 3.14, khoản 3, Điều 2")
+    shown = " ".join(m.value for m in at.expander[0].markdown)
+    assert '<mark class="tlnq-word">Phố</mark> <mark class="tlnq-word">Hiến</mark>' in shown
+    assert "D2/K3/M3.14" in at.expander[0].caption[-1].value
+
+
+def test_clause_finder_refuses_an_empty_description(at):
+    _go(at, "tra-cuu")
+    at.text_input(key="finder_query").set_value("  ").run()
+    assert not at.text_input(key="finder_query").value.strip() or at.warning
+    assert not at.error
+
+
+def test_tree_search_is_accent_insensitive(at):
+    _go(at, "tra-cuu")
+    at.text_input(key="tree_search").set_value("pho hien co").run()
+    assert any("1 đoạn chứa" in c.value for c in at.caption)
+    shown = " ".join(m.value for m in at.markdown)
+    assert "<mark>Phố Hiến cổ</mark>" in shown
+
+
+def test_linked_clause_opens_from_the_url(app_env):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params["trang"] = "tra-cuu"
+    at.query_params["dieu"] = "D2/K2/M2.2/CT15"
+    at.run()
+    assert not at.exception
+    assert any("Tỷ lệ hộ nghèo giảm còn 0,71%" in m.value for m in at.markdown)
+
+
+# -- Chỉ tiêu 2024 --------------------------------------------------------------
+def test_targets_table_has_21_rows(at):
+    _go(at, "chi-tieu")
+    table = at.dataframe[0].value
+    assert len(table) == 21
+    assert list(table.columns[:5]) == ["Số", "Lĩnh vực", "Chỉ tiêu", "Mục tiêu 2024", "Kết quả 2023"]
+    row = table[table["Số"] == 15].iloc[0]
+    assert row["Mục tiêu 2024"] == "giảm còn 0,71%" and row["Kết quả 2023"] == "tỷ lệ hộ nghèo giảm còn dưới 0,9%"
+    assert "dieu=D2%2FK2%2FM2.2%2FCT15" in row["Điều khoản"]
+    assert not at.error
+
+
+# -- Đánh giá ------------------------------------------------------------------
+def test_eval_page_runs_a_few_questions(at):
+    _go(at, "danh-gia")
+    at.number_input(key="eval_limit").set_value(3).run()
+    at.button(key="eval_run").click().run()
+    assert not at.exception and not at.error
+    assert any("Đã chấm 3 câu hỏi" in s.value for s in at.success)
+    assert len(at.dataframe) >= 2  # headline + per kind (+ failures)
+
+
+def test_uploaded_eval_set_is_validated():
+    from ui.evaluation import parse_questions
+
+    good = {"id": "a1", "question": "GRDP 2024?", "kind": "target", "gold": ["D2/K2/M2.1/CT1"],
+            "facts": ["7,5-8%"], "answerable": True}
+    required = ("id", "question", "kind", "gold", "facts", "answerable")
+    rows = parse_questions((json.dumps(good, ensure_ascii=False) + "\n\n").encode(), required)
+    assert rows[0]["history"] == [] and rows[0]["also_ok"] == []
+    bad = [
+        (b"{not json\n", "Dòng 1: không phải JSON"),
+        (json.dumps({k: v for k, v in good.items() if k != "gold"}).encode(), "thiếu trường gold"),
+        (json.dumps(good | {"question": " "}).encode(), "question"),
+        (json.dumps(good | {"gold": []}).encode(), "chưa có điều khoản đúng"),
+        ((json.dumps(good) + "\n" + json.dumps(good)).encode(), "Dòng 2: trùng id a1"),
+        (b"", "không có câu hỏi"),
+        (b"\xff\xfe", "UTF-8"),
+    ]
+    for data, message in bad:
+        with pytest.raises(ValueError, match=message):
+            parse_questions(data, required)
+
+
+# -- Sidebar ---------------------------------------------------------------------
+def test_sidebar_shows_document_model_and_index(at, app_env):
+    sidebar = " ".join(m.value for m in at.sidebar.markdown)
+    assert "412/NQ" in _plain(sidebar)
+    assert "Mô hình nhúng" in sidebar and "Thế hệ chỉ mục" in sidebar
+    assert "Cách trả lời" in sidebar and "extractive" in sidebar
+
+
+def test_upload_refuses_what_is_not_a_resolution(app_env, tmp_path, monkeypatch):
+    from ui import sidebar
+
+    monkeypatch.setattr(sidebar, "documents_dir", lambda settings: tmp_path / "documents")
+    assert sidebar.add_document("ghi chú.txt", "Chỉ là một dòng ghi chú.".encode(), app_env) is False
+    assert sidebar.add_document("x.exe", b"MZ", app_env) is False
+    assert sidebar.add_document("rong.txt", b"", app_env) is False
+    assert not list((tmp_path / "documents").glob("*.*"))  # nothing left behind
+
+
+@pytest.mark.parametrize("name, safe", [
+    ("Nghị quyết 12 (bản sửa).PDF", "nghi-quyet-12-ban-sua.pdf"),
+    ("../../etc/passwd", "passwd"),
+    ("..\\..\\Windows\\evil.docx", "evil.docx"),
+    ("   .txt", "nghi-quyet.txt"),
+])
+def test_uploaded_file_names_are_sanitised(name, safe):
+    from ui.sidebar import safe_file_name
+
+    assert safe_file_name(name) == safe
+
+
+# -- ui/text.py ------------------------------------------------------------------
+def test_escape_markdown_leaves_nothing_to_interpret():
+    from ui.text import escape_markdown
+
+    assert escape_markdown("**a** <b> $x$ :red[y] 1. [l](u)") == \
+        r"\*\*a\*\* \<b\> \$x\$ \:red\[y\] 1\. \[l\]\(u\)"
+
+
+def test_highlight_escapes_then_marks():
+    from ui.text import highlight_html, quote_spans
+
+    text = "Điều <1>: a & b;\nc"
+    assert highlight_html(text, [(5, 8)]) == "Điều <mark>&lt;1&gt;</mark>: a &amp; b;<br>c"
+    clause = "Câu một có 7,5-8%. Câu hai cũng vậy; câu ba dài hơn."
+    assert quote_spans(clause, "Câu hai cũng vậy;") == [(19, 36)]
+    assert quote_spans(clause, "Câu một có 7,5-8%. câu ba dài hơn.") == [(0, 17), (37, 51)]
+    assert quote_spans(clause, "") == []
+
+
+def test_word_and_phrase_matching():
+    from ui.text import phrase_spans, query_words, word_spans
+
+    text = "Phố Hiến, phó chủ tịch"
+    assert word_spans(text, query_words("phố")) == [(0, 3)]  # typed with accents: exact
+    assert word_spans(text, query_words("pho")) == [(0, 3), (10, 13)]  # without: any accent
+    assert phrase_spans(text, "PHO  hien") == [(0, 8)]
+    assert phrase_spans("Đẩy mạnh", "day") == [(0, 3)]
+
+
+def test_breadcrumb_walks_up_the_tree():
+    from ui.text import breadcrumb
+
+    nodes = {
+        "D2": {"clause_id": "D2", "marker": "Điều 2.", "title": "Mục tiêu", "parent": None},
+        "D2/K3": {"clause_id": "D2/K3", "marker": "3.", "title": "Nhiệm vụ giải pháp", "parent": "D2"},
+        "D2/K3/M3.14": {"clause_id": "D2/K3/M3.14", "marker": "3.14.", "title": "", "parent": "D2/K3"},
+    }
+    assert breadcrumb(nodes["D2/K3/M3.14"], nodes) == ["Điều 2. Mục tiêu", "3. Nhiệm vụ giải pháp", "3.14"]
+
+
+# -- assistant/feedback.py -------------------------------------------------------
+def test_feedback_records_match_the_eval_schema(tmp_path):
+    from assistant.feedback import append_feedback, feedback_record, load_feedback
+    from assistant.types import Answer, Citation
+
+    answer = Answer("GRDP tăng 7,5-8%.", True, [Citation("D2/K2/M2.1/CT1", "chỉ tiêu (1)", "…", 1.0, "nq")])
+    history = [{"role": "user", "content": "GRDP?", "extra": 1}]
+    first = feedback_record("Còn năm 2024?", history, answer, "down", "  thiếu số liệu  ")
+    assert {"question", "history", "answer", "answerable", "citations", "rating", "comment", "time"} <= set(first)
+    assert first["history"] == [{"role": "user", "content": "GRDP?"}] and first["comment"] == "thiếu số liệu"
+    assert first["citations"] == ["D2/K2/M2.1/CT1"] and first["doc"] == "nq"
+    path = tmp_path / "sub" / "feedback.jsonl"
+    append_feedback(path, first)
+    append_feedback(path, feedback_record("Q2", [], answer.to_dict(), "up"))
+    append_feedback(path, first | {"comment": "sửa lại"})
+    path.open("a").write("not json\n")
+    records = load_feedback(path)
+    assert [r["comment"] for r in records] == ["sửa lại", ""]
+    with pytest.raises(ValueError, match="up, down"):
+        feedback_record("Q", [], answer, "meh")

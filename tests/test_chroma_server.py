@@ -1,0 +1,275 @@
+"""Server mode: the index in a real `chroma run` server on loopback, answering exactly like embedded mode.
+
+The server index is built from the same chunks with the same vectors as the session's
+embedded index (taken from it by chunk text hash; the model is not re-run), and dense
+retrieval is switched on in both modes whatever the model's measured weight, so every
+question really queries the server.
+"""
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from langchain_core.embeddings import Embeddings
+
+from tests.conftest import REPO, SEED
+
+CHROMA = Path(sys.executable).parent / "chroma"
+QUESTIONS = REPO / "eval" / "questions.jsonl"
+GRDP_CLAUSE = "D2/K2/M2.1/CT1"
+Q_GRDP = "Mục tiêu tăng trưởng GRDP năm 2024 là bao nhiêu?"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _heartbeat(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2) as response:
+            return response.status == 200 and "heartbeat" in response.read().decode()
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def chroma_server(tmp_path_factory):
+    """`chroma run` on a free loopback port; terminated (then killed if need be) at the end."""
+    if not CHROMA.exists():
+        pytest.fail(f"{CHROMA} missing: it comes with the chromadb package in requirements.txt", pytrace=False)
+    home = tmp_path_factory.mktemp("chroma-server")
+    port = _free_port()
+    log_path = home / "chroma.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([str(CHROMA), "run", "--path", str(home / "data"), "--host", "127.0.0.1",
+                                 "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, cwd=home)
+    try:
+        deadline = time.monotonic() + 60
+        while not _heartbeat(port):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"chroma server not up (exit {proc.poll()}):\n{log_path.read_text()[-2000:]}")
+            time.sleep(0.2)
+        yield port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+
+
+class VectorsOf(Embeddings):
+    """The embedded index's own document vectors, looked up by chunk text hash; queries cached.
+
+    Both modes then see identical vectors, and the model runs once per distinct question.
+    """
+
+    def __init__(self, opened, embedder):
+        got = opened.collection.get(include=["embeddings", "metadatas"])
+        self.vectors = {m["text_hash"]: list(map(float, e)) for m, e in zip(got["metadatas"], got["embeddings"])}
+        self.embedder = embedder
+        self.name = opened.embedding_model
+        self._queries: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [self.vectors[hashlib.sha256(t.encode("utf-8")).hexdigest()[:16]] for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        with self._lock:
+            if text not in self._queries:
+                self._queries[text] = self.embedder.embed_query(text)
+            return self._queries[text]
+
+
+@pytest.fixture(scope="module")
+def vectors(real_assistant) -> VectorsOf:
+    return VectorsOf(real_assistant.index, real_assistant.embedder)
+
+
+@pytest.fixture(scope="module")
+def server_settings(chroma_server, real_settings, tmp_path_factory):
+    home = tmp_path_factory.mktemp("server-index")
+    return real_settings.model_copy(update={
+        "chroma_host": "127.0.0.1", "chroma_port": chroma_server, "index_dir": home / "index",
+        "log_file": home / "q.log", "dense_weight": 1.0,
+    })
+
+
+@pytest.fixture(scope="module")
+def server_index(server_settings, vectors):
+    from index.build import build_index
+
+    report = build_index([SEED], server_settings, vectors.name, lambda: vectors)
+    assert not report.up_to_date and report.chunks == report.embedded == len(vectors.vectors)
+    return report
+
+
+def _answers(assistant, rows: list[dict]) -> list[dict]:
+    out = []
+    for row in rows:
+        data = assistant.ask(row["question"], row.get("history") or None).to_dict()
+        data.pop("timings_ms")
+        out.append(data)
+    return out
+
+
+def test_server_index_is_in_the_server_not_on_disk(server_settings, server_index):
+    import chromadb
+
+    from index.store import chroma_settings, open_index, read_manifest
+
+    manifest = read_manifest(server_settings.index_dir)
+    assert manifest["store"] == f"127.0.0.1:{server_settings.chroma_port}"
+    gen_dir = Path(server_settings.index_dir) / server_index.generation
+    assert not (gen_dir / "chroma").exists() and (gen_dir / "chunks.jsonl").is_file()
+    client = chromadb.HttpClient(host="127.0.0.1", port=server_settings.chroma_port, settings=chroma_settings())
+    assert manifest["collection"] in [c.name for c in client.list_collections()]
+    opened = open_index(server_settings.index_dir, server_settings, manifest["embedding_model"])
+    assert opened.collection.count() == len(opened.chunks) == 59
+
+
+def test_whole_eval_set_answers_the_same_as_embedded_mode(real_assistant, real_settings, server_settings,
+                                                          server_index, vectors):
+    from assistant.service import Assistant
+    from index.store import open_index
+
+    rows = [json.loads(line) for line in QUESTIONS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(rows) > 200
+    embedded = Assistant(real_settings.model_copy(update={"dense_weight": 1.0}), real_assistant.index, vectors)
+    served = Assistant(server_settings, open_index(server_settings.index_dir, server_settings, vectors.name),
+                       vectors)
+    assert served.retriever.vectorstore is not None  # dense retrieval queries the server
+    want, got = _answers(embedded, rows), _answers(served, rows)
+    differ = [(row["id"], w["answer"], g["answer"]) for row, w, g in zip(rows, want, got) if w != g]
+    assert not differ, differ[:3]
+    assert sum(a["answerable"] for a in got) > 100
+    assert got[0]["citations"][0]["clause_id"] == GRDP_CLAUSE
+
+
+def test_rebuild_in_server_mode_swaps_and_drops_old_collections(server_settings, server_index, vectors):
+    import chromadb
+
+    from index.build import build_index
+    from index.store import chroma_settings, current_generation, open_index
+
+    first = current_generation(server_settings.index_dir)
+    assert build_index([SEED], server_settings, vectors.name, lambda: vectors).up_to_date
+    second = build_index([SEED], server_settings, vectors.name, lambda: vectors, force=True).generation
+    third = build_index([SEED], server_settings, vectors.name, lambda: vectors, force=True).generation
+    client = chromadb.HttpClient(host="127.0.0.1", port=server_settings.chroma_port, settings=chroma_settings())
+    names = {c.name for c in client.list_collections() if c.name.startswith("clauses-gen-")}
+    assert names == {f"clauses-{second}", f"clauses-{third}"}  # the current and the previous one
+    assert first not in {second, third}
+    opened = open_index(server_settings.index_dir, server_settings, vectors.name)
+    assert opened.generation == third and opened.collection.count() == 59
+
+
+# -- the token ---------------------------------------------------------------------
+class _Recorder(BaseHTTPRequestHandler):
+    """A loopback pass-through to the Chroma server that records each request's Authorization header.
+
+    Chroma 1.x's own server has no token check to turn on, so the proxy shows what goes on the wire.
+    """
+
+    protocol_version = "HTTP/1.1"
+    upstream_port = 0
+    seen: list[tuple[str, str | None]] = []
+
+    def _forward(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        type(self).seen.append((self.path, self.headers.get("Authorization")))
+        conn = http.client.HTTPConnection("127.0.0.1", self.upstream_port, timeout=30)
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+        conn.request(self.command, self.path, body=body or None, headers=headers)
+        response = conn.getresponse()
+        data = response.read()
+        self.send_response(response.status)
+        for key, value in response.getheaders():
+            if key.lower() not in ("transfer-encoding", "connection", "content-length"):
+                self.send_header(key, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        conn.close()
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _forward
+
+    def log_message(self, *args) -> None:  # quiet
+        pass
+
+
+@pytest.fixture
+def recorder(chroma_server):
+    handler = type("Recorder", (_Recorder,), {"upstream_port": chroma_server, "seen": []})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1], handler.seen
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.mark.parametrize("token", ["s3cret-token", None], ids=["token", "no-token"])
+def test_token_is_sent_on_every_request(server_settings, server_index, vectors, recorder, token):
+    from assistant.service import Assistant
+    from index.store import open_index
+
+    port, seen = recorder
+    settings = server_settings.model_copy(update={"chroma_port": port, "chroma_token": token})
+    opened = open_index(settings.index_dir, settings, vectors.name)  # heartbeat, identity, collection, count
+    answer = Assistant(settings, opened, vectors).ask(Q_GRDP)  # and a dense query
+    assert answer.citations[0].clause_id == GRDP_CLAUSE
+    assert len(seen) >= 3 and any("/query" in path for path, _ in seen)
+    assert {auth for _, auth in seen} == {f"Bearer {token}" if token else None}
+
+
+# -- what server mode still lacks (see the report) ------------------------------------
+@pytest.mark.xfail(strict=True, reason=(
+    "two index folders sharing one Chroma server delete each other's collections: build_index's "
+    "_drop_server_collections drops every 'clauses-gen-*' not kept by *this* index; collection names need a "
+    "per-index prefix (index/store.py collection_name) and the drop must keep to that prefix"))
+def test_two_indexes_can_share_one_server(server_settings, server_index, vectors, tmp_path):
+    from index.build import build_index
+    from index.store import open_index
+
+    other = server_settings.model_copy(update={"index_dir": tmp_path / "other-index"})
+    build_index([SEED], other, vectors.name, lambda: vectors)
+    try:
+        open_index(server_settings.index_dir, server_settings, vectors.name)  # the first one must still open
+    finally:  # put the module's server index back for whatever runs next
+        build_index([SEED], server_settings, vectors.name, lambda: vectors, force=True)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "an unreachable Chroma server is reported as 'Chỉ mục bị hỏng' and the rebuild that follows raises "
+    "chromadb's ValueError (a traceback in the CLI); index/store.py make_client must raise a typed "
+    "IndexingError naming the server, and build_index must connect before it embeds"))
+@pytest.mark.parametrize("build_if_needed", [False, True], ids=["open", "open-or-build"])
+def test_unreachable_server_is_a_clear_message(server_settings, server_index, fake_embedder, monkeypatch,
+                                               build_if_needed):
+    import index.embed
+    from assistant.service import Assistant
+    from index.errors import IndexingError
+
+    monkeypatch.setattr(index.embed, "make_embedder", lambda name, models_dir: fake_embedder)
+    down = server_settings.model_copy(update={"chroma_port": _free_port()})
+    with pytest.raises(IndexingError) as err:
+        Assistant.load(down, build_if_needed=build_if_needed)
+    assert "máy chủ Chroma" in err.value.user_message

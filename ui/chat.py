@@ -1,0 +1,181 @@
+"""Hỏi đáp: the conversation, answers streamed, each with its cited clauses.
+
+Session state: ``messages`` = [{"role", "content", "id", and for answers "answer" (Answer.to_dict()),
+"question", "history", "rating", "feedback_id", "commented"}].
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+
+import streamlit as st
+
+from assistant.errors import AssistantError
+from assistant.feedback import record_feedback
+from assistant.types import Answer
+from ui import state
+from ui.components import citation_list
+from ui.text import escape_markdown
+
+log = logging.getLogger(__name__)
+
+SAMPLE_QUESTIONS = (
+    "Mục tiêu tăng trưởng GRDP năm 2024 là bao nhiêu?",
+    "Tỷ lệ hộ nghèo năm 2024 phấn đấu giảm còn bao nhiêu?",
+    "Năm 2023 kim ngạch xuất khẩu đạt bao nhiêu?",
+    "Tỉnh làm gì để phục dựng Phố Hiến?",
+    "Chỉ tiêu về tỷ lệ đô thị hóa năm 2024?",
+)
+FEEDBACK_VALUES = {0: "down", 1: "up"}
+AVATARS = {"user": ":material/person:", "assistant": ":material/gavel:"}
+
+
+def render(assistant, settings, doc: str | None) -> None:
+    messages: list[dict] = st.session_state.setdefault("messages", [])
+    clauses = state.clauses_by_id(assistant, None)
+
+    head, clear = st.columns([5, 1], vertical_alignment="bottom")
+    head.header("Hỏi đáp về nghị quyết")
+    if messages and clear.button("Xóa hội thoại", icon=":material/delete_sweep:", key="clear_chat",
+                                 help="Bắt đầu cuộc hội thoại mới"):
+        st.session_state["messages"] = []
+        st.rerun()
+
+    if not messages:
+        st.markdown("Đặt câu hỏi bằng lời của bạn. Mỗi câu trả lời đều dẫn **điều, khoản, mục** của nghị quyết; "
+                    "nếu nghị quyết không quy định, trợ lý sẽ nói rõ.")
+        if _seed_active(assistant, settings, doc):  # the samples are about the bundled resolution
+            st.caption("Gợi ý câu hỏi:")
+            for i, question in enumerate(SAMPLE_QUESTIONS):
+                st.button(question, key=f"sample-{i}", on_click=_queue, args=(question,), type="tertiary",
+                          icon=":material/chat_bubble:")
+
+    for message in messages:
+        _render_message(message, clauses, settings, assistant.warnings)
+
+    typed = st.chat_input("Nhập câu hỏi về nghị quyết…", key="chat_input")
+    question = typed if typed is not None else st.session_state.pop("queued_question", None)
+    if question is not None:
+        _answer(question, assistant, messages, doc)
+
+
+def _seed_active(assistant, settings, doc: str | None) -> bool:
+    from index.build import document_key
+
+    seed = {document_key(p) for p in settings.documents}
+    indexed = {d["key"] for d in assistant.index.documents}
+    return bool(seed & indexed) and (doc is None or doc in seed)
+
+
+def _queue(question: str) -> None:
+    st.session_state["queued_question"] = question
+
+
+def _answer(question: str, assistant, messages: list[dict], doc: str | None) -> None:
+    try:
+        assistant.validate(question)
+    except AssistantError as exc:  # empty or too long: say so politely, keep the history as it is
+        st.warning(exc.user_message, icon=":material/edit_note:")
+        return
+    history = [{"role": m["role"], "content": m["content"]} for m in messages]
+    with st.chat_message("user", avatar=AVATARS["user"]):
+        st.text(question)
+    final: dict = {}
+
+    def pieces():
+        for item in assistant.stream(question, history, doc=doc):
+            if isinstance(item, Answer):
+                final["answer"] = item
+            else:
+                yield escape_markdown(item)
+
+    with st.chat_message("assistant", avatar=AVATARS["assistant"]):
+        try:
+            st.write_stream(pieces())
+        except Exception as exc:  # noqa: BLE001 — shown as a short message, details in the log
+            state.show_error(exc, "answering")
+            return
+    answer: Answer | None = final.get("answer")
+    if answer is None:
+        st.error("Không nhận được câu trả lời. Vui lòng thử lại.")
+        return
+    messages.append({"role": "user", "content": question, "id": _new_id()})
+    messages.append({"role": "assistant", "content": answer.answer, "id": _new_id(), "answer": answer.to_dict(),
+                     "question": question, "history": history, "doc": doc})
+    st.rerun()
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+def _render_message(message: dict, clauses: dict, settings, shown_warnings: list[str]) -> None:
+    with st.chat_message(message["role"], avatar=AVATARS[message["role"]]):
+        if message["role"] == "user":
+            st.text(message["content"])
+            return
+        answer = message["answer"]
+        st.markdown(escape_markdown(answer["answer"]))
+        mid = message["id"]
+        if answer["answerable"] and answer["citations"]:
+            st.caption("Căn cứ trích dẫn — bấm để xem nguyên văn:")
+            citation_list(answer["citations"], clauses, key=f"cit-{mid}")
+        elif answer.get("related"):
+            st.caption("Không có trong nghị quyết. Các điều khoản gần nhất có thể liên quan:")
+            citation_list(answer["related"], clauses, key=f"rel-{mid}")
+        for warning in answer.get("warnings") or []:
+            if warning in shown_warnings:  # already in the sidebar
+                continue
+            st.caption(f":material/warning: {escape_markdown(warning)}")
+        _actions(message, settings)
+
+
+def copy_text(answer: dict) -> str:
+    """The answer with its citations, ready to paste into a document."""
+    lines = [answer["answer"].strip()]
+    sources = answer["citations"] or []
+    if sources:
+        lines += ["", "Căn cứ:"]
+        lines += [f"- {c['label']}: “{c['quote'].strip()}”" for c in sources]
+    return "\n".join(lines)
+
+
+def _actions(message: dict, settings) -> None:
+    mid = message["id"]
+    answer = message["answer"]
+    rate, copy, info = st.columns([1.3, 1.4, 4], vertical_alignment="center")
+    with rate:
+        value = st.feedback("thumbs", key=f"fb-{mid}")
+    with copy:
+        with st.popover("Sao chép", icon=":material/content_copy:", help="Câu trả lời kèm trích dẫn"):
+            st.code(copy_text(answer), language=None, wrap_lines=True)
+    timings = answer.get("timings_ms") or {}
+    if timings.get("total") is not None:
+        info.caption(f"{timings['total'] / 1000:.1f} giây · {answer.get('backend', '')}")
+
+    rating = FEEDBACK_VALUES.get(value) if value is not None else None
+    if rating and rating != message.get("rating"):
+        message.setdefault("feedback_id", f"fb-{mid}")
+        if _save_feedback(message, settings, rating, ""):
+            message["rating"] = rating
+    if message.get("rating") and not message.get("commented"):
+        with st.form(key=f"comment-{mid}", border=False, clear_on_submit=True):
+            comment = st.text_input("Nhận xét thêm (không bắt buộc)", key=f"comment-text-{mid}",
+                                    placeholder="Điều gì chưa đúng hoặc còn thiếu?")
+            if st.form_submit_button("Gửi nhận xét") and comment.strip():
+                if _save_feedback(message, settings, message["rating"], comment):
+                    message["commented"] = True
+                    st.rerun()
+    elif message.get("commented"):
+        st.caption("Cảm ơn bạn đã góp ý.")
+
+
+def _save_feedback(message: dict, settings, rating: str, comment: str) -> bool:
+    try:
+        record_feedback(settings, message["question"], message["history"], message["answer"], rating, comment,
+                        feedback_id=message["feedback_id"], doc=message.get("doc"))
+        return True
+    except (OSError, ValueError) as exc:
+        log.warning("feedback not saved: %s", exc)
+        st.error("Không lưu được đánh giá. Vui lòng thử lại sau.")
+        return False

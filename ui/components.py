@@ -1,0 +1,62 @@
+"""Small rendering pieces shared by the pages: a clause with its place in the tree, a citation list."""
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.text import breadcrumb, escape_markdown, highlight_html, quote_spans
+
+# One calm style for highlighted spans and clause text; our own CSS, no user content.
+CSS = """
+<style>
+.tlnq-clause {line-height: 1.6; padding: 0.25rem 0 0.5rem 0;}
+.tlnq-clause mark {background: #fff3b0; color: inherit; padding: 0 0.1em; border-radius: 0.2em;}
+.tlnq-clause mark.tlnq-word {background: #dbeafe;}
+.tlnq-crumb {color: #6b7280; font-size: 0.85rem;}
+</style>
+"""
+
+
+def inject_css() -> None:
+    st.html(CSS)
+
+
+def clause_html(text: str, spans: list[tuple[int, int]], css_class: str = "") -> str:
+    """The clause as one HTML block (no blank line inside, so Markdown never touches it)."""
+    return f'<div class="tlnq-clause">{highlight_html(text, spans, css_class)}</div>'
+
+
+def show_clause(clause: dict, by_id: dict[str, dict], *, quote: str = "",
+                spans: list[tuple[int, int]] | None = None, css_class: str = "") -> None:
+    """Breadcrumb, then the full text with the quoted span (or the given spans) highlighted."""
+    crumbs = breadcrumb(clause, by_id)
+    st.markdown('<div class="tlnq-crumb">' + " › ".join(_escape_html(c) for c in crumbs) + "</div>",
+                unsafe_allow_html=True)
+    text = clause.get("text") or ""
+    if clause.get("title") and not text:
+        text = clause["title"]
+    marks = spans if spans is not None else quote_spans(text, quote)
+    st.markdown(clause_html(text, marks, css_class), unsafe_allow_html=True)
+
+
+def _escape_html(text: str) -> str:
+    import html
+
+    return html.escape(text)
+
+
+def citation_list(citations: list[dict], clauses: dict[tuple[str, str], dict], *, key: str,
+                  show_score: bool = False) -> None:
+    """One expander per cited clause, labelled in legal order ('mục 3.5, khoản 3, Điều 2')."""
+    for i, cit in enumerate(citations):
+        doc, clause_id = cit.get("doc", ""), cit["clause_id"]
+        clause = clauses.get((doc, clause_id)) or next(
+            (c for (d, cid), c in clauses.items() if cid == clause_id), None)
+        label = escape_markdown(cit.get("label") or clause_id)
+        with st.expander(label, icon=":material/description:", key=f"{key}-{i}"):
+            if clause is None:
+                st.text(cit.get("quote", ""))
+                continue
+            by_id = {cid: c for (d, cid), c in clauses.items() if d == clause.get("doc", "")}
+            show_clause(clause, by_id, quote=cit.get("quote", ""))
+            if show_score and cit.get("score") is not None:
+                st.caption(f"Mức liên quan: {cit['score']:.3f}")

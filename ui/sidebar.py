@@ -1,0 +1,225 @@
+"""The sidebar: pages, the active document, index status, adding a resolution and rebuilding."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from index.errors import IndexingError
+from ui import state
+from ui.text import escape_markdown
+
+log = logging.getLogger(__name__)
+
+PAGES = {
+    "hoi-dap": ":material/forum: Hỏi đáp",
+    "tra-cuu": ":material/search: Tra cứu điều khoản",
+    "chi-tieu": ":material/table_chart: Chỉ tiêu 2024",
+    "danh-gia": ":material/fact_check: Đánh giá",
+}
+STAGES = {"parse": "Đọc và phân tích văn bản", "embed": "Tạo vector cho điều khoản", "store": "Lưu chỉ mục"}
+# Progress bar share of each build stage: (start, end).
+STAGE_SPAN = {"parse": (0.0, 0.1), "embed": (0.1, 0.85), "store": (0.85, 1.0)}
+
+
+def choose_page() -> str:
+    """The page radio, kept in step with ?trang=… so a page can be linked to."""
+    wanted = st.query_params.get("trang")
+    if "page" not in st.session_state:
+        st.session_state["page"] = wanted if wanted in PAGES else "hoi-dap"
+    elif wanted in PAGES and wanted != st.session_state.get("_last_url_page"):
+        st.session_state["page"] = wanted  # a link was followed
+    page = st.radio("Trang", list(PAGES), format_func=PAGES.get, key="page", label_visibility="collapsed")
+    if st.query_params.get("trang") != page:
+        st.query_params["trang"] = page
+        if page != "tra-cuu" and "dieu" in st.query_params:
+            del st.query_params["dieu"]
+    st.session_state["_last_url_page"] = page
+    return page
+
+
+ALL_DOCS = "__all__"
+
+
+def document_picker(assistant) -> str | None:
+    """The active document (key), or None for all; kept in st.session_state["doc"]."""
+    docs = assistant.index.documents
+    if len(docs) == 1:
+        st.caption("Văn bản đang dùng")
+        st.markdown(f"**{escape_markdown(_title(docs[0]))}**")
+        st.session_state["doc"] = None
+        return None
+    keys = [ALL_DOCS] + [d["key"] for d in docs]
+    titles = {d["key"]: _title(d) for d in docs}
+    if st.session_state.get("doc_choice") not in keys:
+        st.session_state["doc_choice"] = ALL_DOCS
+    choice = st.selectbox("Văn bản đang hỏi", keys, key="doc_choice",
+                          format_func=lambda k: "Tất cả văn bản đã nạp" if k == ALL_DOCS else titles[k])
+    st.session_state["doc"] = None if choice == ALL_DOCS else choice
+    return st.session_state["doc"]
+
+
+def _title(doc: dict) -> str:
+    """'Số: 412/NQ-HĐND Hưng Yên, ngày … NGHỊ QUYẾT Về …' -> 'Nghị quyết 412/NQ-HĐND — Về …'."""
+    title = doc.get("title") or doc["key"]
+    number = re.search(r"Số:?\s*([\w/.-]+)", title)
+    about = re.search(r"NGHỊ QUYẾT\s+(.*)$", title)
+    if number and about:
+        return f"Nghị quyết {number.group(1)} — {about.group(1).strip()}"
+    return title
+
+
+def status(assistant, settings) -> None:
+    manifest = assistant.index.manifest
+    with st.expander("Chỉ mục và mô hình", icon=":material/info:"):
+        st.markdown("\n".join([
+            f"- Văn bản: {len(manifest['documents'])} ({sum(d['clauses'] for d in manifest['documents'])} điều khoản)",
+            f"- Mô hình nhúng: {_code(manifest['embedding_model'])}",
+            f"- Cách trả lời: {_code(assistant.answerer.name)}"
+            + ("" if assistant.answerer.name == settings.answerer else f" (cấu hình: {_code(settings.answerer)})"),
+            f"- Thế hệ chỉ mục: {_code(manifest['generation'])}",
+            f"- Tạo lúc: {escape_markdown(manifest.get('created', '?'))}",
+        ]))
+        if st.button("Xây lại chỉ mục", icon=":material/refresh:", key="rebuild",
+                     help="Đọc lại các văn bản và tạo lại toàn bộ vector"):
+            from assistant.service import _indexed_sources
+
+            _build(settings, _indexed_sources(settings), force=True)
+    for warning in assistant.warnings:
+        st.warning(warning, icon=":material/warning:")
+
+
+def _code(text: str) -> str:
+    """Inline code: Markdown escapes don't work inside backticks, so backticks are dropped instead."""
+    return "`" + str(text).replace("`", "'") + "`"
+
+
+def uploader(assistant, settings) -> None:
+    from index.load import MAX_DOCUMENT_BYTES
+
+    limit_mb = MAX_DOCUMENT_BYTES // (1024 * 1024)
+    with st.expander("Thêm nghị quyết", icon=":material/note_add:"):
+        # A new key after each upload empties the widget once the file is in the index.
+        round_ = st.session_state.setdefault("upload_round", 0)
+        upload = st.file_uploader(f"Tệp .txt, .docx hoặc .pdf (tối đa {limit_mb} MB)",
+                                  type=["txt", "docx", "pdf"], key=f"doc_upload-{round_}")
+        if upload is None:
+            return
+        if st.button("Thêm và xây lại chỉ mục", icon=":material/upload_file:", key="add_doc", type="primary"):
+            add_document(upload.name, upload.getvalue(), settings)
+
+
+def safe_file_name(name: str) -> str:
+    """'../../Nghị quyết 12 (bản sửa).PDF' -> 'nghi-quyet-12-ban-sua.pdf'; never a path."""
+    from index.lexical import strip_accents
+
+    base = Path(str(name).replace("\\", "/")).name
+    stem, suffix = Path(base).stem, Path(base).suffix.lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", strip_accents(stem).lower()).strip("-")[:80] or "nghi-quyet"
+    return slug + (suffix if re.fullmatch(r"\.[a-z0-9]{1,5}", suffix) else "")
+
+
+def documents_dir(settings) -> Path:
+    return Path(settings.index_dir).parent / "documents"
+
+
+def add_document(name: str, data: bytes, settings) -> bool:
+    """Check, store under <index_dir>/../documents and rebuild with every indexed source plus this one."""
+    from assistant.service import _indexed_sources
+    from index.load import MAX_DOCUMENT_BYTES, SUPPORTED_SUFFIXES, load_document
+    from index.parse import parse_clauses
+
+    file_name = safe_file_name(name)
+    if Path(file_name).suffix not in SUPPORTED_SUFFIXES:
+        st.error("Chỉ nhận tệp .txt, .docx hoặc .pdf.")
+        return False
+    if len(data) > MAX_DOCUMENT_BYTES:
+        st.error(f"Tệp quá lớn (tối đa {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB).")
+        return False
+    folder = documents_dir(settings)
+    target = folder / file_name
+    created = False
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=folder) as tmp:
+            candidate = Path(tmp) / file_name
+            candidate.write_bytes(data)
+            parse_clauses(load_document(candidate))  # refuse what is not a resolution before touching anything
+            digest = hashlib.sha256(data).hexdigest()
+            if target.exists() and hashlib.sha256(target.read_bytes()).hexdigest() != digest:
+                target = _free_name(target)
+            if not target.exists():
+                shutil.move(str(candidate), target)
+                created = True
+    except IndexingError as exc:
+        log.warning("upload %r refused: %s", name, exc)
+        st.error(exc.user_message)
+        return False
+    except OSError as exc:
+        log.warning("upload %r not saved: %s", name, exc)
+        st.error("Không lưu được tệp tải lên.")
+        return False
+    sources = list(dict.fromkeys(Path(p).resolve() for p in [*_indexed_sources(settings), target]))
+    if _build(settings, sources):
+        return True
+    if created:
+        target.unlink(missing_ok=True)  # not indexed: don't leave it to be picked up later
+    return False
+
+
+def _free_name(path: Path) -> Path:
+    n = 2
+    while (candidate := path.with_name(f"{path.stem}-{n}{path.suffix}")).exists():
+        n += 1
+    return candidate
+
+
+def _build(settings, sources: list[Path], *, force: bool = False) -> bool:
+    """Build with a progress bar; on success drop the cached Assistant and rerun."""
+    from index.build import build_index
+    from index.embed import make_embedder, resolve_model_name
+
+    bar = st.progress(0.0, text="Đang chuẩn bị…")
+
+    def progress(stage: str, done: int, total: int) -> None:
+        start, end = STAGE_SPAN.get(stage, (0.0, 1.0))
+        share = start + (end - start) * (done / total if total else 1.0)
+        bar.progress(min(share, 1.0), text=f"{STAGES.get(stage, stage)}: {done}/{total}")
+
+    try:
+        model_name, _ = resolve_model_name(settings.embedding_model, settings.models_dir,
+                                           settings.fallback_embedding_model)
+        report = build_index(sources, settings, model_name,
+                             lambda: make_embedder(model_name, str(settings.models_dir)),
+                             progress=progress, force=force)
+    except Exception as exc:  # noqa: BLE001
+        bar.empty()
+        state.show_error(exc, "index build")
+        return False
+    bar.empty()
+    state.forget_assistant()
+    st.session_state["upload_round"] = st.session_state.get("upload_round", 0) + 1
+    st.session_state["flash"] = (f"Đã xây chỉ mục: {report.documents} văn bản, {report.clauses} điều khoản "
+                                 f"({report.seconds:.0f} giây).")
+    st.rerun()
+    return True  # not reached: st.rerun() raises
+
+
+def render(settings) -> tuple[str, object]:
+    """Draw the sidebar; returns (page key, assistant)."""
+    with st.sidebar:
+        st.title("Trợ lý Nghị quyết")
+        page = choose_page()
+        st.divider()
+        assistant = state.get_assistant()
+        document_picker(assistant)
+        if flash := st.session_state.pop("flash", None):
+            st.success(flash)
+        status(assistant, settings)
+        uploader(assistant, settings)
+    return page, assistant

@@ -1,0 +1,78 @@
+"""What every page shares: settings, the cached Assistant, errors shown as short Vietnamese messages."""
+from __future__ import annotations
+
+import logging
+
+import streamlit as st
+
+from assistant.config import Settings, get_settings
+from index.errors import IndexingError
+
+log = logging.getLogger(__name__)
+
+GENERIC_ERROR = "Đã có lỗi ngoài dự kiến. Vui lòng thử lại; nếu vẫn lỗi, hãy báo quản trị viên."
+
+
+@st.cache_resource(show_spinner="Đang tải mô hình và chỉ mục… (lần đầu có thể mất vài chục giây)", max_entries=1)
+def _load_assistant(generation: str | None, index_dir: str):
+    """One Assistant per index generation, shared by all sessions (it is thread-safe).
+
+    Keyed on the current generation, so an index rebuilt elsewhere (the CLI, another
+    session) is picked up on the next rerun; ``max_entries=1`` drops the old one.
+    """
+    from assistant.service import Assistant
+
+    return Assistant.load(get_settings())
+
+
+def current_generation() -> str | None:
+    from index.store import current_generation as _current
+
+    return _current(get_settings().index_dir)
+
+
+def get_assistant():
+    """The loaded Assistant, or a short st.error and st.stop() — never a traceback."""
+    settings = get_settings()
+    try:
+        return _load_assistant(current_generation(), str(settings.index_dir))
+    except IndexingError as exc:
+        log.warning("assistant not loaded: %s", exc)
+        st.error(exc.user_message)
+    except ValueError as exc:  # an unknown embedding model or backend name
+        log.warning("assistant not loaded: %s", exc)
+        st.error("Cấu hình mô hình không hợp lệ. Hãy kiểm tra biến môi trường TLNQ_EMBEDDING_MODEL "
+                 "và TLNQ_ANSWERER.")
+    except Exception:  # noqa: BLE001 — the page must show a message, not a traceback
+        log.exception("assistant not loaded")
+        st.error("Không tải được trợ lý. " + GENERIC_ERROR)
+    st.stop()
+
+
+def forget_assistant() -> None:
+    """Drop the cached Assistant (after a build), so the next rerun opens the new index."""
+    _load_assistant.clear()
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+def active_doc() -> str | None:
+    """The document chosen in the sidebar; None means every indexed document."""
+    return st.session_state.get("doc") or None
+
+
+def clauses_by_id(assistant, doc: str | None) -> dict[tuple[str, str], dict]:
+    return {(c.get("doc", ""), c["clause_id"]): c for c in assistant.index.clauses
+            if doc is None or c.get("doc") == doc}
+
+
+def show_error(exc: Exception, what: str) -> None:
+    """A known error's own message, else a generic one (the details go to the log)."""
+    if isinstance(exc, IndexingError):
+        log.warning("%s: %s", what, exc)
+        st.error(exc.user_message)
+    else:
+        log.exception("%s failed", what)
+        st.error(GENERIC_ERROR)

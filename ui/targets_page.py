@@ -1,0 +1,108 @@
+"""Chỉ tiêu 2024: the numbered targets as a table (assistant.targets), CSV, a chart of comparable figures."""
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import pandas as pd
+import streamlit as st
+
+from assistant.targets import parse_targets, plan_year, targets_csv
+from ui import state
+from ui.components import show_clause
+from ui.text import escape_markdown
+
+ROW_HEIGHT = 96  # four wrapped lines: the verbatim targets are long
+
+
+def render(assistant, settings, doc: str | None) -> None:
+    rows = parse_targets(assistant.index.clauses, doc=doc)
+    titles = {d["key"]: d.get("title", "") for d in assistant.index.documents}
+    years = {plan_year(titles.get(r.doc, "")) for r in rows}
+    year = years.pop() if len(years) == 1 else None
+    target_col = f"Mục tiêu {year}" if year else "Mục tiêu"
+    result_col = f"Kết quả {year - 1}" if year else "Kết quả năm trước"
+    st.header(f"Chỉ tiêu chủ yếu năm {year}" if year else "Chỉ tiêu chủ yếu")
+    if not rows:
+        st.info("Văn bản đang chọn không có danh sách chỉ tiêu được đánh số (1), (2), …")
+        return
+    st.caption(f"{len(rows)} chỉ tiêu, trích nguyên văn từ nghị quyết. Cột “{result_col}” lấy nguyên câu của "
+               "Điều 1 khi câu đó nêu rõ cùng chỉ tiêu; ô trống nghĩa là Điều 1 không nêu rõ — không suy đoán. "
+               "Chọn một dòng để xem nguyên văn điều khoản.")
+    multi = len({r.doc for r in rows}) > 1
+    frame = pd.DataFrame([{
+        "Số": r.number,
+        "Lĩnh vực": r.area,
+        "Chỉ tiêu": r.indicator,
+        target_col: r.target_2024,
+        result_col: r.result_2023,
+        "Điều khoản": f"?trang=tra-cuu&dieu={quote(r.clause_id, safe='')}#{r.label}",
+        **({"Văn bản": r.doc} if multi else {}),
+    } for r in rows])
+    event = st.dataframe(
+        frame, hide_index=True, width="stretch", key="targets_table",
+        row_height=ROW_HEIGHT, height=min(560, 38 + ROW_HEIGHT * len(rows)),
+        on_select="rerun", selection_mode="single-row",
+        column_config={
+            "Số": st.column_config.NumberColumn(width=48, format="(%d)"),
+            "Lĩnh vực": st.column_config.TextColumn(width=90),
+            "Chỉ tiêu": st.column_config.TextColumn(width=190),
+            target_col: st.column_config.TextColumn(width=240),
+            result_col: st.column_config.TextColumn(width=240),
+            "Điều khoản": st.column_config.LinkColumn(
+                width=150, display_text=r"#(.*)$",
+                help="Mở điều khoản trong trang Tra cứu"),
+        },
+    )
+    st.download_button("Tải bảng chỉ tiêu (CSV)", icon=":material/download:",
+                       data=targets_csv(rows, year).encode("utf-8-sig"), mime="text/csv", key="targets_csv",
+                       file_name=f"chi-tieu-{year or 'nghi-quyet'}.csv")
+
+    selected = list(getattr(getattr(event, "selection", None), "rows", []) or [])
+    if selected:
+        _detail(rows[selected[0]], assistant, result_col)
+    _chart(rows, year)
+
+
+def _detail(row, assistant, result_col: str) -> None:
+    clauses = state.clauses_by_id(assistant, None)
+    by_id = {cid: c for (d, cid), c in clauses.items() if d == row.doc}
+    with st.container(border=True):
+        st.markdown(f"**Chỉ tiêu ({row.number}) — {escape_markdown(row.label)}**")
+        clause = by_id.get(row.clause_id)
+        if clause is not None:
+            show_clause(clause, by_id, quote=row.target_2024)
+        if row.result_2023:
+            st.markdown(f"**{result_col}** (Điều 1):")
+            source = by_id.get(row.result_clause_id)
+            if source is not None:
+                show_clause(source, by_id, quote=row.result_2023)
+            else:
+                st.text(row.result_2023)
+
+
+def _chart(rows, year: int | None) -> None:
+    """Only percentages that are levels to reach (not growth rates, ranges or shares) share the chart."""
+    points = [(r, r.percent) for r in rows if r.percent is not None]
+    if len(points) < 2:
+        return
+    import altair as alt
+
+    st.subheader(f"Các chỉ tiêu tỷ lệ (%) năm {year}" if year else "Các chỉ tiêu tỷ lệ (%)")
+    st.caption("Chỉ gồm các chỉ tiêu là một tỷ lệ cần đạt; không gồm tốc độ tăng, khoảng giá trị hay cơ cấu.")
+    data = pd.DataFrame([{
+        "Chỉ tiêu": f"({r.number}) {_short(r.indicator)}",
+        "Mục tiêu (%)": value,
+        "Nguyên văn": r.target_2024[:120],
+    } for r, value in points])
+    chart = alt.Chart(data).mark_bar(color="#4c78a8").encode(
+        y=alt.Y("Chỉ tiêu:N", sort=None, title=None, axis=alt.Axis(labelLimit=360)),
+        x=alt.X("Mục tiêu (%):Q", scale=alt.Scale(domain=[0, 100])),
+        tooltip=["Chỉ tiêu", "Mục tiêu (%)", "Nguyên văn"],
+    )
+    labels = chart.mark_text(align="left", dx=3, color="#374151").encode(
+        text=alt.Text("Mục tiêu (%):Q", format=".4~f"))
+    st.altair_chart((chart + labels).properties(height=28 * len(points) + 20), width="stretch")
+
+
+def _short(text: str, limit: int = 55) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
