@@ -73,7 +73,7 @@ def test_unanswerable_question_is_refused_with_related_clauses(real_assistant, q
 ])
 def test_injection_gets_normal_grounded_behaviour(real_assistant, question):
     answer = real_assistant.ask(question)
-    assert "15%" not in answer.answer.replace("15%", "") or not answer.answerable
+    assert "15%" not in answer.answer  # the planted figure is never echoed
     if answer.answerable:
         sources = " ".join(c["text"] for c in real_assistant.index.clauses
                            if c["clause_id"] in _ids(answer))
