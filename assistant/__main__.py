@@ -43,25 +43,41 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("assistant").info("%s", exc)
         print(f"Lỗi: {exc.user_message}", file=sys.stderr)
         return 2
+    except (ValueError, OSError) as exc:  # a bad setting (unknown embedding model…) or an unreadable file
+        logging.getLogger("assistant").info("%r", exc)
+        print(f"Lỗi: không khởi động được trợ lý ({exc}). Hãy kiểm tra cấu hình TLNQ_*.", file=sys.stderr)
+        return 2
 
 
 def _batch(assistant, args) -> int:
     if not args.batch.is_file():
         print(f"Lỗi: không tìm thấy tệp {args.batch}", file=sys.stderr)
         return 2
+    try:
+        lines = args.batch.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        print(f"Lỗi: tệp {args.batch} không phải UTF-8", file=sys.stderr)
+        return 2
     out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
     failures = 0
     try:
-        for n, line in enumerate(args.batch.read_text(encoding="utf-8").splitlines(), 1):
+        for n, line in enumerate(lines, 1):
             if not line.strip():
                 continue
+            item = None
             try:
                 item = json.loads(line)
-                answer = assistant.ask(item["question"], item.get("history") or None, doc=args.doc)
+                if not isinstance(item, dict):
+                    raise TypeError("mỗi dòng phải là một đối tượng JSON")
+                history = item.get("history") or None
+                if history is not None and not isinstance(history, list):
+                    raise TypeError("history phải là danh sách các lượt hội thoại")
+                answer = assistant.ask(item["question"], history, doc=args.doc)
                 row = {"id": item.get("id", n)} | answer.to_dict()
             except (ValueError, KeyError, TypeError) as exc:
                 failures += 1
-                row = {"id": n, "error": f"dòng {n} không hợp lệ: {exc}"}
+                row_id = item.get("id", n) if isinstance(item, dict) else n  # keep the line's own id when it has one
+                row = {"id": row_id, "error": f"dòng {n} không hợp lệ: {exc}"}
             except IndexingError as exc:
                 failures += 1
                 row = {"id": item.get("id", n), "error": exc.user_message}

@@ -68,10 +68,17 @@ def content_terms(question: Question, accented: bool) -> list[str]:
 
 
 def proper_names(text: str) -> list[str]:
-    """Runs of capitalised words after the first word ('tỉnh Bắc Ninh' -> ['Bắc Ninh']) and acronyms."""
+    """Runs of capitalised words after the first word ('tỉnh Bắc Ninh' -> ['Bắc Ninh']) and acronyms.
+
+    A question typed (mostly) in capitals says nothing about names: it has none.
+    """
     names: list[str] = []
     run: list[str] = []
-    for i, word in enumerate(re.findall(r"[\wÀ-ỹĐđ]+(?:-[\wÀ-ỹĐđ]+)*", text)):
+    words = re.findall(r"[\wÀ-ỹĐđ]+(?:-[\wÀ-ỹĐđ]+)*", text)
+    lettered = [w for w in words if any(ch.isalpha() for ch in w)]
+    if len(lettered) >= 3 and 2 * sum(w.isupper() for w in lettered) > len(lettered):
+        return []
+    for i, word in enumerate(words):
         capital = i > 0 and word[:1].isupper() and len(word) > 1 and not word.isdigit()
         if capital and not (word.isupper() and word.lower() in abbreviations()):
             run.append(word)

@@ -22,7 +22,9 @@ năm nay năm tới năm sau năm trước tới sau trước nêu nói gì làm
 """.split())
 QUESTION_WORDS = frozenset(strip_accents(w) for w in QUESTION_WORDS_ACCENTED) - {"so", "dan", "hien", "dau"}
 _DATA = Path(__file__).parent / "data"
-_CONTROL = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+# Control, zero-width and bidi characters, and lone surrogates (argv bytes that were not UTF-8
+# arrive as \udc80-\udcff and crash the tokenizers).
+_CONTROL = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 _YEAR = re.compile(r"(?<![\d\-–/.,])(19|20)\d\d(?![\d\-–/.,]\d)")
 _NUMBER = re.compile(r"\d")
 _QUANTITY = re.compile(r"bao nhi[eê]u|\bbn\b|\bmấy\b|phần trăm|\bbao nhieu\b|\bmay phan tram\b|\bmức\b.*\bnào\b|tăng bao|đạt bao", re.I)
@@ -147,13 +149,24 @@ def is_followup(text: str) -> bool:
             or len(topic) <= 2)
 
 
+def user_turns(history) -> list[dict]:
+    """The well-formed user turns of a history; anything else (a string, scalars, None content) is skipped.
+
+    History comes from callers (API, --batch lines, the app): a malformed one must not crash an answer.
+    """
+    if not isinstance(history, (list, tuple)):
+        return []
+    return [t for t in history
+            if isinstance(t, dict) and t.get("role") == "user" and isinstance(t.get("content"), str)]
+
+
 def resolve_history(text: str, history: list[dict] | None) -> tuple[str, bool]:
     """An elliptic follow-up borrows the topic of the last user turn.
 
     'còn năm 2023 thì sao?' after 'GRDP năm 2024 tăng bao nhiêu?' ->
     'GRDP năm tăng bao nhiêu? còn năm 2023 thì sao?' (the old year is dropped).
     """
-    previous = [normalise(t.get("content", "")) for t in (history or []) if t.get("role") == "user"]
+    previous = [normalise(t["content"]) for t in user_turns(history)]
     previous = [p for p in previous if p]
     if not previous or not is_followup(text):
         return text, False
