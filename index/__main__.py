@@ -26,8 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return {"build": _build, "tree": _tree, "show": _show}[args.command](args)
-    except IndexingError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except IndexingError as exc:  # the Vietnamese message for people, the English detail for a bug report
+        print(f"error: {exc.user_message} ({exc})", file=sys.stderr)
         return 2
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

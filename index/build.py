@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import Callable
 
 from index.chunks import Chunk, make_chunks
-from index.errors import IndexBusyError
+from index.errors import IndexBusyError, IndexMismatchError, IndexMissingError
 from index.lexical import strip_accents
 from index.load import load_document
 from index.parse import SCHEMA_VERSION, Clause, parse_clauses
 from index.store import (
     CHUNKS_FILE, CLAUSES_FILE, CURRENT_FILE, MANIFEST_FILE, collection_name, current_generation,
-    make_client, prune_generations, read_manifest, write_atomic, write_jsonl,
+    make_client, open_index, prune_generations, read_manifest, write_atomic, write_jsonl,
 )
 
 log = logging.getLogger(__name__)
@@ -135,8 +135,8 @@ def build_index(
     with build_lock(index_dir):
         old = read_manifest(index_dir)
         target = f"{settings.chroma_host}:{settings.chroma_port}" if settings.chroma_host else "embedded"
-        if (not force and old and old["fingerprint"] == fp and old["embedding_model"] == model_name
-                and old.get("store") == target):
+        if (not force and old and old.get("fingerprint") == fp and old.get("embedding_model") == model_name
+                and old.get("store") == target and _generation_readable(index_dir, settings, model_name)):
             return BuildReport(old["generation"], True, len(docs), n_clauses, len(chunks), 0, len(chunks),
                                time.perf_counter() - started, model_name)
 
@@ -226,6 +226,19 @@ def _reusable_vectors(index_dir: Path, previous: str | None, old: dict | None, m
     except Exception as exc:  # an unreadable old index just means re-embedding
         log.warning("could not reuse vectors from %s: %r", previous, exc)
         return {}
+
+
+def _generation_readable(index_dir: Path, settings, model_name: str) -> bool:
+    """Whether the current generation opens (files parse, collection there, counts agree).
+
+    A damaged generation whose manifest still matches must be rebuilt, not called 'up to date'.
+    """
+    try:
+        open_index(index_dir, settings, model_name)
+        return True
+    except (IndexMissingError, IndexMismatchError) as exc:
+        log.warning("current index cannot be opened, rebuilding: %s", exc)
+        return False
 
 
 def _drop_server_collections(client, keep: set[str]) -> None:

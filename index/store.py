@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ CURRENT_FILE = "CURRENT"
 MANIFEST_FILE = "manifest.json"
 CLAUSES_FILE = "clauses.jsonl"
 CHUNKS_FILE = "chunks.jsonl"
+_GENERATION = re.compile(r"gen-[A-Za-z0-9_-]+")
 
 
 def chroma_settings():
@@ -68,18 +70,39 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 def current_generation(index_dir: Path) -> str | None:
+    """The generation CURRENT names, or None when there is none that could be opened.
+
+    A pointer that is not UTF-8, is not a generation name or names a missing folder is no index
+    (which the caller rebuilds), never an exception.
+    """
     pointer = Path(index_dir) / CURRENT_FILE
-    if not pointer.is_file():
+    try:
+        name = pointer.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
         return None
-    name = pointer.read_text(encoding="utf-8").strip()
-    return name if name and (Path(index_dir) / name / MANIFEST_FILE).is_file() else None
+    if not _GENERATION.fullmatch(name):
+        return None
+    return name if (Path(index_dir) / name / MANIFEST_FILE).is_file() else None
+
+
+def _load_manifest(gen_dir: Path) -> dict:
+    """manifest.json as a dict; ValueError (or OSError) when it is not one."""
+    manifest = json.loads((gen_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("documents"), list):
+        raise ValueError(f"{gen_dir / MANIFEST_FILE} is not an index manifest")
+    return manifest
 
 
 def read_manifest(index_dir: Path) -> dict | None:
+    """The current manifest, or None when there is none or it cannot be read (a rebuild fixes it)."""
     generation = current_generation(index_dir)
     if generation is None:
         return None
-    return json.loads((Path(index_dir) / generation / MANIFEST_FILE).read_text(encoding="utf-8"))
+    try:
+        return _load_manifest(Path(index_dir) / generation)
+    except (OSError, ValueError) as exc:
+        log.warning("unreadable manifest in %s: %r", generation, exc)
+        return None
 
 
 @dataclass
@@ -113,7 +136,13 @@ def open_index(index_dir: Path, settings, embedding_model: str) -> OpenIndex:
             "Chưa có chỉ mục. Hãy xây chỉ mục: python -m index build",
         )
     gen_dir = index_dir / generation
-    manifest = json.loads((gen_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
+    try:
+        manifest = _load_manifest(gen_dir)
+    except (OSError, ValueError) as exc:
+        raise IndexMismatchError(
+            f"manifest of {generation} is unreadable ({exc!r}); rebuild with: python -m index build",
+            "Chỉ mục bị hỏng. Hãy xây lại: python -m index build",
+        ) from exc
     if manifest.get("schema_version") != SCHEMA_VERSION:
         raise IndexMismatchError(
             f"index schema {manifest.get('schema_version')} != {SCHEMA_VERSION}; rebuild with: python -m index build",
