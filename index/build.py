@@ -24,8 +24,8 @@ from index.lexical import strip_accents
 from index.load import load_document
 from index.parse import SCHEMA_VERSION, Clause, parse_clauses
 from index.store import (
-    CHUNKS_FILE, CLAUSES_FILE, CURRENT_FILE, MANIFEST_FILE, collection_name, current_generation,
-    make_client, open_index, prune_generations, read_manifest, write_atomic, write_jsonl,
+    CHUNKS_FILE, CLAUSES_FILE, CURRENT_FILE, MANIFEST_FILE, collection_name, collection_prefix,
+    current_generation, make_client, open_index, prune_generations, read_manifest, write_atomic, write_jsonl,
 )
 
 log = logging.getLogger(__name__)
@@ -140,6 +140,11 @@ def build_index(
             return BuildReport(old["generation"], True, len(docs), n_clauses, len(chunks), 0, len(chunks),
                                time.perf_counter() - started, model_name)
 
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+        generation = f"gen-{stamp}-{fp[:8]}"
+        gen_dir = index_dir / generation
+        # Server mode: connect before the slow embedding, so an unreachable server fails at once.
+        server = make_client(gen_dir, settings) if settings.chroma_host else None
         previous = current_generation(index_dir)
         vectors = {} if force else _reusable_vectors(index_dir, previous, old, model_name, settings)
         missing = [c for c in chunks if c.text_hash not in vectors]
@@ -150,13 +155,10 @@ def build_index(
                 vectors[chunk.text_hash] = vector
             progress("embed", min(i + 32, len(missing)), len(missing))
 
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
-        generation = f"gen-{stamp}-{fp[:8]}"
-        gen_dir = index_dir / generation
         gen_dir.mkdir(parents=True)
-        client = make_client(gen_dir, settings)
+        client = server or make_client(gen_dir, settings)
         collection = client.create_collection(
-            collection_name(generation),
+            collection_name(generation, index_dir),
             metadata={"embedding_model": model_name, "schema_version": SCHEMA_VERSION, "fingerprint": fp},
             configuration={"hnsw": {"space": "cosine"}},
         )
@@ -181,7 +183,7 @@ def build_index(
             "embedding_dim": len(next(iter(vectors.values()))) if vectors else 0,
             "fingerprint": fp,
             "store": target,
-            "collection": collection_name(generation),
+            "collection": collection_name(generation, index_dir),
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "documents": [
                 {"key": d.key, "source": str(d.source), "sha256": d.sha256, "clauses": len(d.clauses),
@@ -194,7 +196,7 @@ def build_index(
         keep = {generation} | ({previous} if previous else set())
         prune_generations(index_dir, keep)
         if settings.chroma_host:
-            _drop_server_collections(client, keep)
+            _drop_server_collections(client, index_dir, keep, old.get("collection") if old else None)
         embedded = len(missing)
         log.info("built %s: %d docs, %d chunks, %d embedded, %d reused", generation, len(docs),
                  len(chunks), embedded, len(chunks) - embedded)
@@ -241,9 +243,11 @@ def _generation_readable(index_dir: Path, settings, model_name: str) -> bool:
         return False
 
 
-def _drop_server_collections(client, keep: set[str]) -> None:
-    wanted = {collection_name(g) for g in keep}
+def _drop_server_collections(client, index_dir: Path, keep: set[str], previous_collection: str | None) -> None:
+    """Drop this index folder's collections of generations no longer kept; never another folder's."""
+    prefix = collection_prefix(index_dir)
+    wanted = {collection_name(g, index_dir) for g in keep} | {previous_collection}
     for col in client.list_collections():
         name = getattr(col, "name", col)
-        if name.startswith("clauses-gen-") and name not in wanted:
+        if name.startswith(prefix) and name not in wanted:
             client.delete_collection(name)

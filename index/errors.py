@@ -28,3 +28,7 @@ class IndexMismatchError(IndexingError):
 
 class IndexBusyError(IndexingError):
     """Another process is building the index."""
+
+
+class StoreUnavailableError(IndexingError):
+    """The configured Chroma server cannot be reached (server mode)."""

@@ -5,6 +5,7 @@ build that fails or is killed half-way never touches the index in use.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -13,7 +14,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from index.errors import IndexMismatchError, IndexMissingError
+from index.errors import IndexMismatchError, IndexMissingError, StoreUnavailableError
 from index.parse import SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
@@ -32,21 +33,40 @@ def chroma_settings():
 
 
 def make_client(gen_dir: Path, settings):
-    """Embedded Chroma inside the generation folder, or the configured Chroma server."""
+    """Embedded Chroma inside the generation folder, or the configured Chroma server.
+
+    The server client connects at once: an unreachable server is a StoreUnavailableError naming it,
+    not chromadb's ValueError nor a 'damaged index'.
+    """
     import chromadb
 
     if settings.chroma_host:
         headers = {"Authorization": f"Bearer {settings.chroma_token}"} if settings.chroma_token else None
-        return chromadb.HttpClient(
-            host=settings.chroma_host, port=settings.chroma_port, ssl=settings.chroma_ssl,
-            headers=headers, settings=chroma_settings(),
-        )
+        try:
+            return chromadb.HttpClient(
+                host=settings.chroma_host, port=settings.chroma_port, ssl=settings.chroma_ssl,
+                headers=headers, settings=chroma_settings(),
+            )
+        except Exception as exc:
+            where = f"{settings.chroma_host}:{settings.chroma_port}"
+            raise StoreUnavailableError(
+                f"cannot reach the Chroma server at {where}: {exc}",
+                f"Không kết nối được máy chủ Chroma tại {where}. Hãy kiểm tra máy chủ đang chạy "
+                "và cấu hình TLNQ_CHROMA_HOST/TLNQ_CHROMA_PORT.",
+            ) from exc
     return chromadb.PersistentClient(path=str(gen_dir / "chroma"), settings=chroma_settings())
 
 
-def collection_name(generation: str) -> str:
-    # Chroma names: 3-512 chars of [a-zA-Z0-9._-]; one collection per generation.
-    return f"clauses-{generation}"
+def collection_prefix(index_dir: Path) -> str:
+    """'clauses-<10 hex>-': several index folders may share one Chroma server without touching
+    each other's collections (the hash is of the resolved index folder)."""
+    digest = hashlib.sha1(str(Path(index_dir).resolve()).encode("utf-8")).hexdigest()[:10]
+    return f"clauses-{digest}-"
+
+
+def collection_name(generation: str, index_dir: Path) -> str:
+    # Chroma names: 3-512 chars of [a-zA-Z0-9._-]; one collection per generation and index folder.
+    return f"{collection_prefix(index_dir)}{generation}"
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -167,6 +187,8 @@ def open_index(index_dir: Path, settings, embedding_model: str) -> OpenIndex:
         client = make_client(gen_dir, settings)
         collection = client.get_collection(manifest["collection"])
         count = collection.count()
+    except StoreUnavailableError:
+        raise
     except Exception as exc:  # corrupted files or store: never a traceback for users
         raise IndexMismatchError(
             f"index generation {generation} is unreadable ({exc!r}); rebuild with: python -m index build",

@@ -164,15 +164,16 @@ def test_rebuild_in_server_mode_swaps_and_drops_old_collections(server_settings,
     import chromadb
 
     from index.build import build_index
-    from index.store import chroma_settings, current_generation, open_index
+    from index.store import chroma_settings, collection_name, collection_prefix, current_generation, open_index
 
     first = current_generation(server_settings.index_dir)
     assert build_index([SEED], server_settings, vectors.name, lambda: vectors).up_to_date
     second = build_index([SEED], server_settings, vectors.name, lambda: vectors, force=True).generation
     third = build_index([SEED], server_settings, vectors.name, lambda: vectors, force=True).generation
     client = chromadb.HttpClient(host="127.0.0.1", port=server_settings.chroma_port, settings=chroma_settings())
-    names = {c.name for c in client.list_collections() if c.name.startswith("clauses-gen-")}
-    assert names == {f"clauses-{second}", f"clauses-{third}"}  # the current and the previous one
+    prefix = collection_prefix(server_settings.index_dir)
+    names = {c.name for c in client.list_collections() if c.name.startswith(prefix)}
+    assert names == {collection_name(g, server_settings.index_dir) for g in (second, third)}  # current, previous
     assert first not in {second, third}
     opened = open_index(server_settings.index_dir, server_settings, vectors.name)
     assert opened.generation == third and opened.collection.count() == 59
@@ -240,11 +241,7 @@ def test_token_is_sent_on_every_request(server_settings, server_index, vectors, 
     assert {auth for _, auth in seen} == {f"Bearer {token}" if token else None}
 
 
-# -- what server mode still lacks (see the report) ------------------------------------
-@pytest.mark.xfail(strict=True, reason=(
-    "two index folders sharing one Chroma server delete each other's collections: build_index's "
-    "_drop_server_collections drops every 'clauses-gen-*' not kept by *this* index; collection names need a "
-    "per-index prefix (index/store.py collection_name) and the drop must keep to that prefix"))
+# -- sharing a server, and a server that is down -----------------------------------
 def test_two_indexes_can_share_one_server(server_settings, server_index, vectors, tmp_path):
     from index.build import build_index
     from index.store import open_index
@@ -257,10 +254,6 @@ def test_two_indexes_can_share_one_server(server_settings, server_index, vectors
         build_index([SEED], server_settings, vectors.name, lambda: vectors, force=True)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "an unreachable Chroma server is reported as 'Chỉ mục bị hỏng' and the rebuild that follows raises "
-    "chromadb's ValueError (a traceback in the CLI); index/store.py make_client must raise a typed "
-    "IndexingError naming the server, and build_index must connect before it embeds"))
 @pytest.mark.parametrize("build_if_needed", [False, True], ids=["open", "open-or-build"])
 def test_unreachable_server_is_a_clear_message(server_settings, server_index, fake_embedder, monkeypatch,
                                                build_if_needed):
