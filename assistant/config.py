@@ -5,9 +5,11 @@ every default works offline on a fresh clone.
 """
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -52,7 +54,13 @@ class Settings(BaseSettings):
     llm_api_key: str | None = None
     llm_gguf_path: Path | None = None
     llm_temperature: float = 0.0
-    llm_max_tokens: int = 400
+    llm_max_tokens: int = 300
+    llm_context_chars: int = 900  # a longer clause is shown to the model as its chosen passages only
+    llm_context_tokens: int = 4096
+    llm_threads: int = Field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)))
+    # The slower generated answer offered beside the instant one in the app:
+    # auto = the local Qwen GGUF when it and llama-cpp-python are installed; none = never.
+    fuller_answerer: str = "auto"
 
 
 @lru_cache(maxsize=1)

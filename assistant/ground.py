@@ -28,14 +28,58 @@ def grounded(number: str, sources: str) -> bool:
     return re.search(rf"(?<!\d)(?<!\d[.,]){re.escape(number)}(?!\d|[.,]\d)", sources) is not None
 
 
-def guard(answer: str, sources: str, labels: list[str]) -> tuple[str, list[str]]:
-    """Return the answer without ungrounded sentences, and the sentences removed."""
+def unsupported_names(sentence: str, allowed: str) -> list[str]:
+    """Proper names a generated sentence introduces that neither its sources nor the question contain.
+
+    'trụ sở ở tỉnh Hà Nội' against a clause that never names Hà Nội -> ['Hà Nội'].
+    """
+    from assistant.evidence import proper_names
+    from index.lexical import strip_accents
+
+    def words(text: str) -> str:
+        return " " + " ".join(re.findall(r"\w+", strip_accents(text.lower()))) + " "
+
+    plain = words(allowed)
+    parts = re.split(r"[,;:()\[\]“”\"]", sentence)  # 'Trần Quốc Toàn, Chủ tịch' holds one name, not three
+    return [name for part in parts for name in proper_names(part) if words(name) not in plain]
+
+
+def _pairs(text: str) -> list[tuple[str, str]]:
+    words = re.findall(r"\w+(?:[.,]\d+)*", text.lower())
+    return list(zip(words, words[1:]))
+
+
+def support(sentence: str, allowed: str) -> float:
+    """Share of a sentence's adjacent word pairs found in the text it may draw on.
+
+    A faithful restatement scores high; advice the model made up ('ăn đủ chất dinh dưỡng'
+    for a clause on birth ratios) scores near zero, even with no figure to catch it by.
+    """
+    pairs = _pairs(sentence)
+    if len(pairs) < 3:
+        return 1.0
+    known = set(_pairs(allowed))
+    return sum(p in known for p in pairs) / len(pairs)
+
+
+MIN_SUPPORT = 0.5
+
+
+def guard(answer: str, sources: str, labels: list[str], names_from: str | None = None) -> tuple[str, list[str]]:
+    """Return the answer without ungrounded sentences, and the sentences removed.
+
+    ``names_from`` (for generated text: the sources and the question) also removes sentences that
+    name people or places absent from it, or whose wording it mostly does not support.
+    """
     kept, removed = [], []
     for sentence in _SENTENCE.split(answer):
         if not sentence.strip():
             continue
         claims = numbers_in(strip_citations(sentence, labels))
-        if all(grounded(n, sources) for n in claims):
+        claim = strip_citations(sentence, labels)
+        names_ok = names_from is None or (not unsupported_names(claim, names_from)
+                                          and support(claim, names_from) >= MIN_SUPPORT)
+        if names_ok and all(grounded(n, sources) for n in claims):
             kept.append(sentence.strip())
         else:
             removed.append(sentence.strip())

@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import logging
+import re
+import threading
 import time
 from dataclasses import dataclass
 from typing import Iterator
@@ -16,7 +18,7 @@ from assistant.answerers.llm import cited_ids
 from assistant.config import Settings, get_settings
 from assistant.errors import BackendUnavailableError, EmptyQuestionError, QuestionTooLongError
 from assistant.evidence import Candidate, EvidenceSelector, wants_comparison
-from assistant.ground import guard
+from assistant.ground import guard, strip_citations
 from assistant.query import Question, analyse, normalise
 from assistant.retrieve import HybridRetriever, fusion_weights
 from assistant.types import Answer, Citation
@@ -49,6 +51,8 @@ class Assistant:
         self.retriever = HybridRetriever(open_index, embedder, rrf_k=settings.rrf_k,
                                          bm25_weight=bm25_weight, dense_weight=dense_weight)
         self.selector = EvidenceSelector(open_index.clauses)
+        self._fuller: Answerer | None = None
+        self._fuller_lock = threading.Lock()
 
     # -- construction ---------------------------------------------------
     @classmethod
@@ -162,17 +166,22 @@ class Assistant:
                     evidence.append(c)
         return evidence, "answered"
 
-    def ask(self, question: str, history: list[dict] | None = None, doc: str | None = None) -> Answer:
+    def ask(self, question: str, history: list[dict] | None = None, doc: str | None = None,
+            answerer: Answerer | None = None) -> Answer:
         answer = None
-        for item in self.stream(question, history, doc):
+        for item in self.stream(question, history, doc, answerer):
             if isinstance(item, Answer):
                 answer = item
         return answer
 
-    def stream(self, question: str, history: list[dict] | None = None,
-               doc: str | None = None) -> Iterator[str | Answer]:
-        """Yield text pieces as they come, then the final, guarded Answer."""
+    def stream(self, question: str, history: list[dict] | None = None, doc: str | None = None,
+               answerer: Answerer | None = None) -> Iterator[str | Answer]:
+        """Yield text pieces as they come, then the final, guarded Answer.
+
+        ``answerer`` overrides the configured one for this question (the app's fuller answer).
+        """
         started = time.perf_counter()
+        answerer = answerer or self.answerer
         decision = self.decide(question, history, doc)
         contexts = [c.clause_text for c in decision.candidates[: self.settings.top_k]]
         base = dict(contexts=contexts, embedding_model=self.index.embedding_model, warnings=list(self.warnings))
@@ -183,9 +192,9 @@ class Assistant:
             self._log(decision, answer)
             yield answer
             return
-        text, first_token_ms, backend = "", None, self.answerer.name
+        text, first_token_ms, backend = "", None, answerer.name
         try:
-            for piece in self.answerer.stream(decision.question, decision.evidence):
+            for piece in answerer.stream(decision.question, decision.evidence):
                 if first_token_ms is None:
                     first_token_ms = (time.perf_counter() - started) * 1000
                 text += piece
@@ -195,32 +204,76 @@ class Assistant:
             log.warning("%s", exc)
             base["warnings"].append(exc.user_message)
             text, backend = compose(decision.question, decision.evidence), "extractive"
-        answer = self._finish(decision, text, backend, base)
+        if backend == "extractive":
+            answer = self._extractive(decision, text, base)
+        else:
+            answer = self._generated(decision, text, answerer, base)
         if backend == "extractive" or answer.answer != text:
             yield answer.answer
         answer.timings_ms = _timings(decision, started, first_token_ms)
         self._log(decision, answer)
         yield answer
 
-    def _finish(self, decision: Decision, text: str, backend: str, base: dict) -> Answer:
-        """Validate citations and apply the grounding guard (the extractive text passes by construction)."""
+    def _extractive(self, decision: Decision, text: str, base: dict, note: dict | None = None) -> Answer:
+        """The verbatim answer cites every evidence clause and passes the guard by construction."""
         evidence = decision.evidence
-        if backend != "extractive":
-            by_id = {c.clause_id: c for c in evidence}
-            cited = [by_id[i] for i in cited_ids(text) if i in by_id]  # unknown ids are dropped
-        else:
-            cited = evidence
-        sources = " ".join(c.context for c in cited)
-        kept, removed = guard(text, sources, [c.label for c in cited])
-        if not kept.strip() or not cited:
-            # Nothing survived: fall back to the verbatim answer rather than say nothing.
-            backend_note = f"{backend} answer failed the citation or grounding check"
-            log.warning(backend_note)
-            kept, cited, backend = compose(decision.question, evidence), evidence, "extractive"
-        citations = [Citation(c.clause_id, c.label, " ".join(c.chosen) or c.clause_text,
-                              round(c.score, 4), c.doc) for c in cited]
-        return Answer(answer=kept, answerable=True, citations=citations, backend=backend,
-                      grounding={"removed_sentences": len(removed), "removed": removed}, **base)
+        kept, removed = guard(text, " ".join(c.context for c in evidence), [c.label for c in evidence])
+        return Answer(answer=kept, answerable=True, citations=_citations(evidence), backend="extractive",
+                      grounding={"removed_sentences": len(removed), "removed": removed} | (note or {}), **base)
+
+    def _generated(self, decision: Decision, raw: str, answerer, base: dict) -> Answer:
+        """Check a model's answer: known clause ids only (or inferred), every figure in what it read."""
+        from assistant.answerers.llm import declined, drop_unknown_brackets, infer_citations, present, tidy
+
+        evidence = decision.evidence
+        by_id = {c.clause_id: c for c in evidence}
+        text = drop_unknown_brackets(tidy(raw, decision.question.text), set(by_id))
+        cited = [by_id[i] for i in cited_ids(text) if i in by_id]  # unknown ids are dropped
+        inferred = not cited
+        if inferred:
+            cited = infer_citations(text, evidence, answerer.context_chars)
+        sources = " ".join(answerer.sources(c) for c in cited)
+        kept, removed = guard(text, sources, [c.label for c in cited], names_from=f"{sources} {decision.question.text}")
+        if declined(kept) or not re.search(r"\w", strip_citations(kept, [c.label for c in cited])):
+            # The retrieval step found evidence; a model that declines or says nothing checkable
+            # is replaced by the verbatim answer rather than shown.
+            reason = "declined" if declined(kept) else "nothing grounded"
+            log.warning("%s answer replaced by extractive: %s", answerer.name, reason)
+            base["warnings"].append("Mô hình ngôn ngữ không đưa ra được câu trả lời có căn cứ; "
+                                    "hiển thị câu trả lời trích dẫn nguyên văn.")
+            note = {"llm_removed": removed, "llm_fallback": reason}
+            return self._extractive(decision, compose(decision.question, evidence), base, note)
+        shown = present(kept, {c.clause_id: c.label for c in cited}, inferred)
+        return Answer(answer=shown, answerable=True, citations=_citations(cited), backend=answerer.name,
+                      grounding={"removed_sentences": len(removed), "removed": removed,
+                                 "citations_inferred": inferred}, **base)
+
+    # -- the fuller answer -----------------------------------------------
+    def fuller_answerer(self) -> Answerer:
+        """The generated answer offered beside the instant one, loaded on first use (about 1 GB)."""
+        with self._fuller_lock:
+            if self._fuller is None:
+                name = self.settings.fuller_answerer
+                if name in ("none", "extractive"):
+                    raise BackendUnavailableError(f"fuller answers are disabled ({name})",
+                                                  "Câu trả lời đầy đủ hơn đã bị tắt trong cấu hình.")
+                self._fuller = make_answerer("llamacpp" if name == "auto" else name, self.settings)
+            return self._fuller
+
+    def fuller_available(self) -> tuple[bool, str]:
+        """Whether to offer the fuller answer, without loading the model; the reason when not."""
+        if self.answerer.name != "extractive":
+            return False, "Câu trả lời đã do mô hình ngôn ngữ tạo."
+        name = self.settings.fuller_answerer
+        if name in ("none", "extractive"):
+            return False, "Câu trả lời đầy đủ hơn đã bị tắt trong cấu hình."
+        if name in ("auto", "llamacpp"):
+            from assistant.answerers.llm import llamacpp_missing
+
+            missing = llamacpp_missing(self.settings)
+            if missing:
+                return False, missing
+        return True, ""
 
     def _refusal(self, decision: Decision, base: dict) -> Answer:
         q = decision.question
@@ -236,6 +289,11 @@ class Assistant:
         from assistant.logs import log_question
 
         log_question(self.settings, decision.question.text, answer)
+
+
+def _citations(cited: list[Candidate]) -> list[Citation]:
+    return [Citation(c.clause_id, c.label, " ".join(c.chosen) or c.clause_text, round(c.score, 4), c.doc)
+            for c in cited]
 
 
 def _timings(decision: Decision, started: float, first_token_ms: float | None = None) -> dict:

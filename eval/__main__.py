@@ -28,6 +28,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="fail (exit 1) when the assistant's metric is above VALUE, e.g. false_refusal=0.05")
     parser.add_argument("--no-baselines", action="store_true", help="score the assistant only")
     parser.add_argument("--limit", type=int, help="only the first N questions (quick runs)")
+    parser.add_argument("--sample", type=int, metavar="N",
+                        help="N questions spread evenly over the set (for slow backends)")
     parser.add_argument("--kind", action="append", help="only questions of this kind (repeatable)")
     parser.add_argument("--doc", help="restrict retrieval to one indexed document key")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress line")
@@ -53,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     questions = load_questions(args.questions)
     if args.kind:
         questions = [q for q in questions if q["kind"] in set(args.kind)]
+    if args.sample and args.sample < len(questions):
+        step = len(questions) / args.sample
+        questions = [questions[int(i * step)] for i in range(args.sample)]
     if args.limit:
         questions = questions[: args.limit]
     if not questions:

@@ -22,7 +22,7 @@ ANSWER_KEYS = ("all_facts", "fact_coverage", "facts_in_top5", "citation_hit", "c
                "refusal_acc", "false_refusal", "grounding_removed", "grounding_violations")
 # Metrics where lower is better: thresholds on them are maxima.
 LOWER_IS_BETTER = frozenset({"false_refusal", "grounding_removed", "grounding_violations", "p50_ms", "p95_ms",
-                             "errors"})
+                             "first_token_p50_ms", "errors"})
 ALIASES = {"mrr": "mrr@10", "r@1": "recall@1", "r@3": "recall@3", "r@5": "recall@5"}
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -121,7 +121,7 @@ def score_question(question: dict, result: dict) -> dict:
         "expected_answerable": expected, "gold": gold, "also_ok": sorted(set(question.get("also_ok") or [])),
         "facts": facts, "ranked": ranked, "answer": answer, "answered": answered, "cited": cited,
         "latency_ms": result.get("latency_ms"), "retrieve_ms": result.get("retrieve_ms"),
-        "error": result.get("error"),
+        "first_token_ms": result.get("first_token_ms"), "error": result.get("error"),
     }
     retrieval = expected and bool(ok)
     row["rank"] = first_hit_rank(ranked, ok) if retrieval else None
@@ -209,6 +209,8 @@ def summarise(rows: list[dict]) -> dict:
     out["p50_ms"], out["p95_ms"] = percentile(latencies, 50), percentile(latencies, 95)
     retrieves = [r.get("retrieve_ms") for r in rows]
     out["retrieve_p50_ms"], out["retrieve_p95_ms"] = percentile(retrieves, 50), percentile(retrieves, 95)
+    first = [r.get("first_token_ms") for r in rows]
+    out["first_token_p50_ms"], out["first_token_p95_ms"] = percentile(first, 50), percentile(first, 95)
     out["errors"] = sum(1 for r in rows if r.get("error"))
     out["failed"] = sum(1 for r in rows if r.get("failed"))
     return out
@@ -224,7 +226,7 @@ def aggregate(rows: list[dict]) -> dict:
 
 HEADLINE_KEYS = ("recall@1", "recall@3", "recall@5", "mrr@10", "all_gold@5", "all_facts", "fact_coverage",
                  "facts_in_top5", "citation_hit", "citation_precision", "refusal_acc", "false_refusal",
-                 "grounding_removed", "grounding_violations", "p50_ms", "p95_ms", "errors")
+                 "grounding_removed", "grounding_violations", "p50_ms", "p95_ms", "first_token_p50_ms", "errors")
 
 
 def headline(summary: dict) -> dict:

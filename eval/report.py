@@ -121,6 +121,9 @@ def render_markdown(metrics: dict, plots: dict[str, str] | None = None) -> str:
         f" (retrieval p50 {fmt(overall['retrieve_p50_ms'])} ms, p95 {fmt(overall['retrieve_p95_ms'])} ms);"
         " wall-clock on this machine, shared with other work",
     ]
+    if overall.get("first_token_p50_ms") is not None and meta.get("answerer") != "extractive":
+        out.append(f"- first token: p50 {fmt(overall['first_token_p50_ms'])} ms,"
+                   f" p95 {fmt(overall['first_token_p95_ms'])} ms; answers by backend: {meta.get('backends_used')}")
     for key, label in (("model_load_s", "embedding model load"),
                        ("assistant_load_s", "assistant load (index open/build)")):
         if key in load:

@@ -89,6 +89,7 @@ def run_system(assistant, question: dict, sources: dict, doc: str | None = None)
         "removed_sentences": int(answer.grounding.get("removed_sentences", 0)),
         "latency_ms": answer.timings_ms.get("total"),
         "retrieve_ms": answer.timings_ms.get("retrieve"),
+        "first_token_ms": answer.timings_ms.get("first_token"),
         "backend": answer.backend,
     }
     if not answer.answerable:

@@ -25,5 +25,5 @@ def make_answerer(name: str, settings) -> Answerer:
     if name in ("ollama", "openai", "llamacpp"):
         from assistant.answerers.llm import LLMAnswerer, make_chat_model
 
-        return LLMAnswerer(name, make_chat_model(name, settings))
+        return LLMAnswerer(name, make_chat_model(name, settings), settings.llm_context_chars)
     raise ValueError(f"unknown answerer {name!r}; choose one of: {', '.join(ANSWERERS)}")
