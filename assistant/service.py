@@ -176,9 +176,10 @@ class Assistant:
 
     def stream(self, question: str, history: list[dict] | None = None, doc: str | None = None,
                answerer: Answerer | None = None) -> Iterator[str | Answer]:
-        """Yield text pieces as they come, then the final, guarded Answer.
+        """Yield text as it comes (already checked), then the final, guarded Answer.
 
-        ``answerer`` overrides the configured one for this question (the app's fuller answer).
+        The text pieces are a preview: when the Answer arrives its ``answer`` is the text to keep
+        (a generated answer may be tidied or replaced by the verbatim one). ``answerer`` overrides the configured one for this question (the app's fuller answer).
         """
         started = time.perf_counter()
         answerer = answerer or self.answerer
@@ -192,14 +193,31 @@ class Assistant:
             self._log(decision, answer)
             yield answer
             return
-        text, first_token_ms, backend = "", None, answerer.name
-        try:
+        raw: list[str] = []
+        first_token_ms: float | None = None
+        backend = answerer.name
+        previewed = False
+
+        def timed() -> Iterator[str]:
+            nonlocal first_token_ms
             for piece in answerer.stream(decision.question, decision.evidence):
                 if first_token_ms is None:
                     first_token_ms = (time.perf_counter() - started) * 1000
-                text += piece
-                if backend != "extractive":
-                    yield piece
+                raw.append(piece)
+                yield piece
+
+        try:
+            if backend == "extractive":
+                for _ in timed():
+                    pass
+            else:
+                from assistant.answerers.llm import checked_preview
+
+                for sentence in checked_preview(timed(), decision.question.text, decision.evidence,
+                                                answerer.context_chars):
+                    previewed = True
+                    yield sentence
+            text = "".join(raw)
         except BackendUnavailableError as exc:
             log.warning("%s", exc)
             base["warnings"].append(exc.user_message)
@@ -208,7 +226,7 @@ class Assistant:
             answer = self._extractive(decision, text, base)
         else:
             answer = self._generated(decision, text, answerer, base)
-        if backend == "extractive" or answer.answer != text:
+        if not previewed:
             yield answer.answer
         answer.timings_ms = _timings(decision, started, first_token_ms)
         self._log(decision, answer)

@@ -123,6 +123,34 @@ def test_history_is_kept_and_passed_on(at):
     assert [m["role"] for m in at.session_state["messages"]] == ["user", "assistant"] * 2
 
 
+def test_a_question_cut_off_mid_answer_is_answered_on_the_next_run(at):
+    """A rerun during an answer (another click, a reconnect) must not lose the question."""
+    at.session_state["pending_question"] = GRDP_QUESTION  # what an interrupted run leaves behind
+    at.run()
+    assert not at.exception
+    answer, = _messages(at, "assistant")
+    assert "7,5-8%" in _plain(answer.markdown[0].value)
+    assert "pending_question" not in at.session_state and not at.chat_input[0].disabled
+
+
+def test_fuller_answer_from_the_local_model_sits_under_the_verbatim_one(at):
+    """The real Qwen GGUF: slow (about 10-40 s here), offered per answer, timed, checked like every answer."""
+    _ask(at, "Năm 2023 chỉ số sản xuất công nghiệp tăng bao nhiêu?")
+    answer, = _messages(at, "assistant")
+    verbatim = _plain(answer.markdown[0].value)
+    button = next(b for b in answer.button if b.key and b.key.startswith("fuller-"))
+    button.click().run(timeout=600)
+    assert not at.exception and not at.error, at.exception
+    answer, = _messages(at, "assistant")
+    assert _plain(answer.markdown[0].value) == verbatim  # the instant answer stays
+    captions = " ".join(c.value for c in answer.caption)
+    assert "chữ đầu tiên sau" in captions
+    fuller = at.session_state["messages"][-1]["fuller"]
+    assert fuller["backend"] == "llamacpp" and "6,35%" in fuller["answer"]
+    assert [c["clause_id"] for c in fuller["citations"]] == ["D1/K1"]
+    assert "Apache-2.0" in captions  # what model wrote it, under which terms
+
+
 def test_sample_question_and_clear(at):
     at.button(key="sample-0").click().run()
     assert len(_messages(at, "assistant")) == 1

@@ -103,3 +103,14 @@ def test_fuller_answer_is_offered_only_when_it_can_run(tmp_settings, fake_index,
         Assistant(missing, fake_index, fake_embedder).fuller_answerer()
     off = tmp_settings.model_copy(update={"fuller_answerer": "none"})
     assert Assistant(off, fake_index, fake_embedder).fuller_available()[0] is False
+
+
+def test_preview_never_shows_a_figure_the_guard_would_remove(tmp_settings, fake_index, fake_embedder):
+    reply = ("Tỷ lệ hộ nghèo năm 2025 còn 0,2% [D2/K2/M2.2/CT15]. "
+             "Tỷ lệ hộ nghèo giảm còn 0,71% [D2/K2/M2.2/CT15].\nNăm 2026 còn 0,1%.")
+    assistant = Assistant(tmp_settings, fake_index, fake_embedder)
+    *pieces, final = list(assistant.stream(Q_POOR, answerer=_llm(reply)))
+    preview = "".join(pieces)
+    assert "0,71%" in preview
+    assert "0,2" not in preview and "0,1" not in preview and "0,2" not in final.answer
+    assert final.grounding["removed_sentences"] == 2

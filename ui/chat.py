@@ -13,7 +13,7 @@ import streamlit as st
 from assistant.errors import AssistantError
 from assistant.feedback import record_feedback
 from assistant.types import Answer
-from ui import state
+from ui import fuller, state
 from ui.components import citation_list
 from ui.text import escape_markdown
 
@@ -51,12 +51,23 @@ def render(assistant, settings, doc: str | None) -> None:
                           icon=":material/chat_bubble:")
 
     for message in messages:
-        _render_message(message, clauses, settings, assistant.warnings)
+        _render_message(message, clauses, settings, assistant)
 
-    typed = st.chat_input("Nhập câu hỏi về nghị quyết…", key="chat_input")
-    question = typed if typed is not None else st.session_state.pop("queued_question", None)
-    if question is not None:
-        _answer(question, assistant, messages, doc)
+    _notice()
+    # A question is answered in the run after it was asked, with the input disabled meanwhile:
+    # a second question typed mid-answer would otherwise interrupt the first and lose it.
+    pending = st.session_state.get("pending_question")
+    typed = st.chat_input("Nhập câu hỏi về nghị quyết…", key="chat_input", disabled=pending is not None)
+    asked = typed if typed is not None else st.session_state.pop("queued_question", None)
+    if asked is not None and pending is None:
+        st.session_state["pending_question"] = asked
+        st.rerun()
+    if pending is not None:
+        try:
+            _answer(pending, assistant, messages, doc)
+        finally:
+            st.session_state.pop("pending_question", None)
+        st.rerun()
 
 
 def _seed_active(assistant, settings, doc: str | None) -> bool:
@@ -72,44 +83,54 @@ def _queue(question: str) -> None:
 
 
 def _answer(question: str, assistant, messages: list[dict], doc: str | None) -> None:
+    """Answer one question; a problem is kept as a notice for the next run, the history stays as it is."""
     try:
         assistant.validate(question)
-    except AssistantError as exc:  # empty or too long: say so politely, keep the history as it is
-        st.warning(exc.user_message, icon=":material/edit_note:")
+    except AssistantError as exc:  # empty or too long: say so politely
+        st.session_state["chat_notice"] = ("warning", exc.user_message)
         return
     history = [{"role": m["role"], "content": m["content"]} for m in messages]
     with st.chat_message("user", avatar=AVATARS["user"]):
         st.text(question)
-    final: dict = {}
-
-    def pieces():
-        for item in assistant.stream(question, history, doc=doc):
-            if isinstance(item, Answer):
-                final["answer"] = item
-            else:
-                yield escape_markdown(item)
-
     with st.chat_message("assistant", avatar=AVATARS["assistant"]):
         try:
-            st.write_stream(pieces())
+            answer = stream_answer(assistant.stream(question, history, doc=doc), st.empty())
         except Exception as exc:  # noqa: BLE001 — shown as a short message, details in the log
-            state.show_error(exc, "answering")
+            st.session_state["chat_notice"] = ("error", state.error_message(exc, "answering"))
             return
-    answer: Answer | None = final.get("answer")
     if answer is None:
-        st.error("Không nhận được câu trả lời. Vui lòng thử lại.")
+        st.session_state["chat_notice"] = ("error", "Không nhận được câu trả lời. Vui lòng thử lại.")
         return
     messages.append({"role": "user", "content": question, "id": _new_id()})
     messages.append({"role": "assistant", "content": answer.answer, "id": _new_id(), "answer": answer.to_dict(),
                      "question": question, "history": history, "doc": doc})
-    st.rerun()
+
+
+def stream_answer(items, placeholder) -> Answer | None:
+    """Show the checked preview as it grows, then the final answer in its place."""
+    shown = ""
+    for item in items:
+        if isinstance(item, Answer):
+            placeholder.markdown(escape_markdown(item.answer))
+            return item
+        shown += item
+        placeholder.markdown(escape_markdown(shown) + " ▌")
+    return None
+
+
+def _notice() -> None:
+    kind, text = st.session_state.pop("chat_notice", (None, None))
+    if kind == "warning":
+        st.warning(text, icon=":material/edit_note:")
+    elif kind == "error":
+        st.error(text)
 
 
 def _new_id() -> str:
     return uuid.uuid4().hex[:10]
 
 
-def _render_message(message: dict, clauses: dict, settings, shown_warnings: list[str]) -> None:
+def _render_message(message: dict, clauses: dict, settings, assistant) -> None:
     with st.chat_message(message["role"], avatar=AVATARS[message["role"]]):
         if message["role"] == "user":
             st.text(message["content"])
@@ -123,11 +144,17 @@ def _render_message(message: dict, clauses: dict, settings, shown_warnings: list
         elif answer.get("related"):
             st.caption("Không có trong nghị quyết. Các điều khoản gần nhất có thể liên quan:")
             citation_list(answer["related"], clauses, key=f"rel-{mid}")
-        for warning in answer.get("warnings") or []:
-            if warning in shown_warnings:  # already in the sidebar
-                continue
-            st.caption(f":material/warning: {escape_markdown(warning)}")
+        _warnings(answer, assistant.warnings)
         _actions(message, settings)
+        if answer["answerable"]:
+            fuller.render(message, assistant, clauses)
+
+
+def _warnings(answer: dict, shown_warnings: list[str]) -> None:
+    for warning in answer.get("warnings") or []:
+        if warning in shown_warnings:  # already in the sidebar
+            continue
+        st.caption(f":material/warning: {escape_markdown(warning)}")
 
 
 def copy_text(answer: dict) -> str:

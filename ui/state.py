@@ -68,11 +68,16 @@ def clauses_by_id(assistant, doc: str | None) -> dict[tuple[str, str], dict]:
             if doc is None or c.get("doc") == doc}
 
 
-def show_error(exc: Exception, what: str) -> None:
+def error_message(exc: Exception, what: str) -> str:
     """A known error's own message, else a generic one (the details go to the log)."""
-    if isinstance(exc, IndexingError):
+    from assistant.errors import AssistantError
+
+    if isinstance(exc, (IndexingError, AssistantError)):
         log.warning("%s: %s", what, exc)
-        st.error(exc.user_message)
-    else:
-        log.exception("%s failed", what)
-        st.error(GENERIC_ERROR)
+        return exc.user_message
+    log.error("%s failed", what, exc_info=exc)
+    return GENERIC_ERROR
+
+
+def show_error(exc: Exception, what: str) -> None:
+    st.error(error_message(exc, what))

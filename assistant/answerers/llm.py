@@ -213,6 +213,32 @@ def present(text: str, labels: dict[str, str], inferred: bool = False) -> str:
     return re.sub(r"\s{2,}", " ", text).strip()
 
 
+def checked_preview(pieces: Iterator[str], question: str, evidence: list[Candidate], limit: int) -> Iterator[str]:
+    """Stream a model's answer sentence by sentence, showing only sentences the final check would pass.
+
+    Raw tokens are never shown: a figure the clauses lack must not flash on screen before the
+    guard removes it. Sentences are checked against every clause the model read; the final
+    answer (which may cite fewer) replaces this preview when the model is done.
+    """
+    from assistant.ground import guard
+
+    known = {c.clause_id for c in evidence}
+    labels = {c.clause_id: c.label for c in evidence}
+    sources = " ".join(sources_for(c, limit) for c in evidence)
+    text, shown = "", 0
+    for piece in pieces:
+        text += piece
+        end = max(text.rfind(". "), text.rfind("\n"), text.rfind("? "), text.rfind("! "))
+        if end < 0:
+            continue
+        kept, _ = guard(drop_unknown_brackets(tidy(text[: end + 1], question), known), sources,
+                        list(labels.values()), names_from=f"{sources} {question}")
+        sentences = [s for s in _SENTENCE.split(kept) if s.strip() and not declined(s)]
+        for sentence in sentences[shown:]:
+            yield present(sentence, labels) + " "
+        shown = max(shown, len(sentences))
+
+
 class LLMAnswerer:
     def __init__(self, name: str, model, context_chars: int = 900):
         self.name = name
