@@ -33,6 +33,8 @@ def test_tidy_drops_echoes_repeats_labels_and_list_marks():
     assert tidy(raw, Q_POOR) == "Tỷ lệ hộ nghèo giảm còn 0,71% [D1]."
     # the question said back without a figure adds nothing
     assert tidy("Tỷ lệ hộ nghèo năm 2024 là [D1].", Q_POOR) == ""
+    # ... but the question said back with its figure is an answer
+    assert tidy("Tỷ lệ hộ nghèo năm 2024 là 0,71% [D1].", Q_POOR) == "Tỷ lệ hộ nghèo năm 2024 là 0,71% [D1]."
     # a refusal after a real answer is dropped; alone it stays, to be seen as a refusal
     assert tidy("Còn 0,71% [D1]. Nghị quyết không quy định nội dung này.") == "Còn 0,71% [D1]."
     assert tidy("Nghị quyết không quy định nội dung này.") == "Nghị quyết không quy định nội dung này."
@@ -57,6 +59,10 @@ def test_guard_for_generated_text_checks_names_and_wording():
     assert kept == faithful and removed == [made_up]
     assert unsupported_names("Trụ sở ở tỉnh Hà Nội.", "tỉnh Hưng Yên") == ["Hà Nội"]
     assert unsupported_names("Trần Quốc Toàn, Chủ tịch.", "CHỦ TỊCH Trần Quốc Toàn") == []
+    # the cited clause's own address is not a figure to check; another clause's is
+    label = "chỉ tiêu (11), mục 2.2, khoản 2, Điều 2"
+    assert guard("Theo mục 2.2, khoản 2, Điều 2, tỷ số là 118,2.", "tỷ số 118,2", [label])[1] == []
+    assert guard("Theo khoản 5, Điều 2, tỷ số là 118,2.", "tỷ số 118,2", [label])[1] != []
     # extractive answers keep the old, number-only guard
     assert guard(made_up, source, [])[0] == made_up
 

@@ -140,9 +140,11 @@ def _key(sentence: str) -> str:
     return re.sub(r"\W+", " ", strip_citations(sentence, [])).strip().lower()
 
 
-def _new_words(sentence: str, question: str) -> int:
-    asked = set(re.findall(r"\w+", strip_accents(question.lower())))
-    return len(set(re.findall(r"\w+", strip_accents(strip_citations(sentence, []).lower()))) - asked)
+def _echoes(sentence: str, question: str) -> bool:
+    """The question said back: no figure and at most one word that the question does not have."""
+    asked = set(re.findall(r"\w+(?:[.,]\d+)*", strip_accents(question.lower())))
+    new = set(re.findall(r"\w+(?:[.,]\d+)*", strip_accents(strip_citations(sentence, []).lower()))) - asked
+    return len(new) < 2 and not any(w[:1].isdigit() for w in new)
 
 
 def tidy(text: str, question: str = "") -> str:
@@ -163,7 +165,7 @@ def tidy(text: str, question: str = "") -> str:
             if kept and not cited_ids(kept[-1]):
                 kept[-1] += " " + sentence
             continue
-        echoed = strip_citations(sentence, []).rstrip().endswith("?") or (question and _new_words(sentence, question) < 2)
+        echoed = strip_citations(sentence, []).rstrip().endswith("?") or (question and _echoes(sentence, question))
         if key in seen or echoed:  # repeated, or the question said back without an answer
             continue
         seen.add(key)
