@@ -25,21 +25,18 @@ import os
 import random
 import re
 import resource
-import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 from eval.metrics import percentile
+from eval.servers import (CHROMIUM, CHROMIUM_ARGS, LOOPBACK, NotUp, free_port, start_streamlit, stop,
+                          streamlit_healthy, wait_until_up)
 
 REPO = Path(__file__).resolve().parent.parent
 QUESTIONS = Path(__file__).resolve().parent / "questions.jsonl"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 CHAT_BOX = '[data-testid="stChatInputTextArea"]'
 MESSAGE = '[data-testid="stChatMessage"]'
 ANSWER_TIMEOUT_S = 120
@@ -182,53 +179,28 @@ def run_api(sessions: int, questions: int, seconds: float, seed: int) -> dict:
 
 
 # -- (b) the Streamlit app with real browsers -----------------------------------------
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
 class App:
     """`streamlit run app.py` on a free loopback port, stopped (terminate, wait, kill) on exit."""
 
     def __init__(self, log_path: Path):
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.port = free_port()
+        self.url = f"http://{LOOPBACK}:{self.port}"
         self.log_path = log_path
         self.proc: subprocess.Popen | None = None
 
     def __enter__(self) -> "App":
         env = dict(os.environ, HF_HUB_OFFLINE="1", STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
-        with open(self.log_path, "w") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                 "--server.port", str(self.port), "--server.address", "127.0.0.1",
-                 "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not _healthy(self.url):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.__exit__()
-                raise RuntimeError(f"streamlit did not start; see {self.log_path}")
-            time.sleep(0.5)
+        self.proc = start_streamlit(self.port, env, self.log_path, cwd=REPO)
+        try:
+            wait_until_up(self.proc, lambda: streamlit_healthy(self.url), START_TIMEOUT_S, 0.5)
+        except NotUp as exc:
+            self.__exit__()
+            raise RuntimeError(f"streamlit did not start ({exc}); see {self.log_path}") from None
         return self
 
     def __exit__(self, *exc) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        if self.proc:
+            stop(self.proc, grace=20, kill_wait=10)
 
 
 def _turns(row: dict) -> list[str]:

@@ -4,9 +4,11 @@ No test reaches a network; every path a test writes is under a temporary folder.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,43 @@ CORPUS_DIR = REPO.parent / "shared" / "corpus"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def app_env_vars(index_dir: Path, home: Path) -> dict[str, str]:
+    """The TLNQ_* variables the app reads: this index, feedback and question log under ``home``."""
+    return {"TLNQ_INDEX_DIR": str(index_dir), "TLNQ_FEEDBACK_FILE": str(home / "feedback.jsonl"),
+            "TLNQ_LOG_FILE": str(home / "questions.log")}
+
+
+@contextlib.contextmanager
+def app_settings_env(env: dict[str, str], patch: pytest.MonkeyPatch | None = None) -> Iterator:
+    """Set ``env`` and yield the app's settings, then restore the environment.
+
+    get_settings() is cached, so the cache is cleared on the way in and out: no test sees
+    another's settings. Pass a test's ``monkeypatch`` to undo its other patches here too.
+    """
+    from assistant.config import get_settings
+
+    if patch is None:
+        patch = pytest.MonkeyPatch()
+    try:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        get_settings.cache_clear()
+        yield get_settings()
+    finally:
+        patch.undo()
+        get_settings.cache_clear()
+
+
+def started_app(path: str, timeout: float):
+    """app.py under streamlit.testing, after its first run (which loads the model), checked error-free."""
+    from streamlit.testing.v1 import AppTest
+
+    app = AppTest.from_file(path, default_timeout=timeout)
+    app.run()
+    assert not app.exception, app.exception
+    return app
 
 
 class FakeEmbeddings(Embeddings):

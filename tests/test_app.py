@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, app_env_vars, app_settings_env, started_app
 
 APP = str(REPO / "app.py")
 TIMEOUT = 180  # the first run loads the model; later runs take well under a second
@@ -19,32 +19,19 @@ GRDP_QUESTION = "Mục tiêu tăng trưởng GRDP năm 2024 là bao nhiêu?"
 @pytest.fixture(scope="session")
 def app_paths(real_settings, real_assistant, tmp_path_factory) -> dict[str, str]:
     """The session's real index (``real_assistant`` has built it once) and a folder for feedback and logs."""
-    home = tmp_path_factory.mktemp("app")
-    return {"TLNQ_INDEX_DIR": str(real_settings.index_dir), "TLNQ_FEEDBACK_FILE": str(home / "feedback.jsonl"),
-            "TLNQ_LOG_FILE": str(home / "questions.log")}
+    return app_env_vars(real_settings.index_dir, tmp_path_factory.mktemp("app"))
 
 
 @pytest.fixture
 def app_env(app_paths, monkeypatch):
     """The app reads its settings from TLNQ_* variables: set them for this test only."""
-    from assistant.config import get_settings
-
-    for name, value in app_paths.items():
-        monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
-    yield get_settings()
-    monkeypatch.undo()
-    get_settings.cache_clear()
+    with app_settings_env(app_paths, monkeypatch) as settings:
+        yield settings
 
 
 @pytest.fixture
 def at(app_env):
-    from streamlit.testing.v1 import AppTest
-
-    app = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    app.run()
-    assert not app.exception, app.exception
-    return app
+    return started_app(APP, TIMEOUT)
 
 
 def _plain(markdown: str) -> str:

@@ -10,18 +10,16 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
-import socket
 import subprocess
 import sys
 import threading
-import time
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from langchain_core.embeddings import Embeddings
 
+from eval.servers import LOOPBACK, NotUp, free_port, http_ok, stop, wait_until_up
 from tests.conftest import REPO, SEED
 
 CHROMA = Path(sys.executable).parent / "chroma"
@@ -30,18 +28,8 @@ GRDP_CLAUSE = "D2/K2/M2.1/CT1"
 Q_GRDP = "Mục tiêu tăng trưởng GRDP năm 2024 là bao nhiêu?"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _heartbeat(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2) as response:
-            return response.status == 200 and "heartbeat" in response.read().decode()
-    except OSError:
-        return False
+    return http_ok(f"http://{LOOPBACK}:{port}/api/v2/heartbeat", contains="heartbeat")
 
 
 @pytest.fixture(scope="module")
@@ -50,25 +38,19 @@ def chroma_server(tmp_path_factory):
     if not CHROMA.exists():
         pytest.fail(f"{CHROMA} missing: it comes with the chromadb package in requirements.txt", pytrace=False)
     home = tmp_path_factory.mktemp("chroma-server")
-    port = _free_port()
+    port = free_port()
     log_path = home / "chroma.log"
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen([str(CHROMA), "run", "--path", str(home / "data"), "--host", "127.0.0.1",
+        proc = subprocess.Popen([str(CHROMA), "run", "--path", str(home / "data"), "--host", LOOPBACK,
                                  "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, cwd=home)
     try:
-        deadline = time.monotonic() + 60
-        while not _heartbeat(port):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"chroma server not up (exit {proc.poll()}):\n{log_path.read_text()[-2000:]}")
-            time.sleep(0.2)
+        try:
+            wait_until_up(proc, lambda: _heartbeat(port), 60, 0.2)
+        except NotUp:
+            pytest.fail(f"chroma server not up (exit {proc.poll()}):\n{log_path.read_text()[-2000:]}")
         yield port
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
+        stop(proc, grace=15, kill_wait=15)
 
 
 class VectorsOf(Embeddings):
@@ -262,7 +244,7 @@ def test_unreachable_server_is_a_clear_message(server_settings, server_index, fa
     from index.errors import IndexingError
 
     monkeypatch.setattr(index.embed, "make_embedder", lambda name, models_dir: fake_embedder)
-    down = server_settings.model_copy(update={"chroma_port": _free_port()})
+    down = server_settings.model_copy(update={"chroma_port": free_port()})
     with pytest.raises(IndexingError) as err:
         Assistant.load(down, build_if_needed=build_if_needed)
     assert "máy chủ Chroma" in err.value.user_message

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, SEED
+from tests.conftest import REPO, SEED, app_env_vars, app_settings_env, started_app
 
 Q_GRDP = "Mục tiêu tăng trưởng GRDP năm 2024 là bao nhiêu?"
 GRDP_CLAUSE = "D2/K2/M2.1/CT1"
@@ -562,27 +562,13 @@ needs_app = pytest.mark.skipif(not Path(APP).is_file(), reason="app.py not there
 @pytest.fixture(scope="module")
 def app_settings(real_settings, real_assistant, tmp_path_factory):
     """The app's settings (TLNQ_* variables) pointed at the session's real index."""
-    from assistant.config import get_settings
-
-    home = tmp_path_factory.mktemp("hostile-app")
-    patch = pytest.MonkeyPatch()
-    patch.setenv("TLNQ_INDEX_DIR", str(real_settings.index_dir))
-    patch.setenv("TLNQ_FEEDBACK_FILE", str(home / "feedback.jsonl"))
-    patch.setenv("TLNQ_LOG_FILE", str(home / "questions.log"))
-    get_settings.cache_clear()
-    yield get_settings()
-    patch.undo()
-    get_settings.cache_clear()
+    with app_settings_env(app_env_vars(real_settings.index_dir, tmp_path_factory.mktemp("hostile-app"))) as settings:
+        yield settings
 
 
 @pytest.fixture
 def app(app_settings):
-    from streamlit.testing.v1 import AppTest
-
-    at = AppTest.from_file(APP, default_timeout=APP_TIMEOUT)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return started_app(APP, APP_TIMEOUT)
 
 
 def _say(at, text: str):

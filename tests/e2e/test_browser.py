@@ -9,39 +9,23 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from eval.servers import (CHROMIUM, CHROMIUM_ARGS, LOOPBACK, NotUp, free_port, start_streamlit, stop,
+                          streamlit_healthy, wait_until_up)
+
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "tests" / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 QUESTION = "Mục tiêu tăng trưởng GRDP năm 2024 là bao nhiêu?"
 SCRIPT = "<script>alert(1)</script>"
 START_TIMEOUT_S = 180
 ANSWER_TIMEOUT_MS = 120_000
 TIMINGS: dict[str, float] = {}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
 
 
 @pytest.fixture(scope="module")
@@ -67,32 +51,18 @@ def app_url(tmp_path_factory, browser_path):
     # Build first, so that the page-load time measured below is the app's, not the index build's.
     subprocess.run([sys.executable, "-m", "index", "build"], cwd=REPO, env=env, check=True,
                    capture_output=True, timeout=1200)
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
+    port = free_port()
+    url = f"http://{LOOPBACK}:{port}"
     log_path = home / "streamlit.log"
-    with open(log_path, "w") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
-             "--browser.gatherUsageStats", "false"],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
+    server = start_streamlit(port, env, log_path, cwd=REPO)
     try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not _healthy(url):
-            if server.poll() is not None:
-                pytest.fail(f"streamlit exited with {server.returncode}:\n{log_path.read_text()[-3000:]}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"streamlit not healthy after {START_TIMEOUT_S} s:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.5)
+        try:
+            wait_until_up(server, lambda: streamlit_healthy(url), START_TIMEOUT_S, 0.5)
+        except NotUp as exc:
+            pytest.fail(f"streamlit {exc}:\n{log_path.read_text()[-3000:]}")
         yield url
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
+        stop(server, grace=20, kill_wait=10)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         shutil.copy(log_path, ARTIFACTS / "streamlit.log")
         if TIMINGS:
