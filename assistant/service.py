@@ -75,8 +75,8 @@ class Assistant:
             if not build_if_needed:
                 raise
             log.info("building index: %s", exc)
-            build_index(list(settings.documents) if isinstance(exc, IndexMissingError) else _indexed_sources(settings),
-                        settings, model_name, get_embedder, progress=progress)
+            sources = list(settings.documents) if isinstance(exc, IndexMissingError) else indexed_sources(settings)
+            build_index(sources, settings, model_name, get_embedder, progress=progress)
             opened = open_index(settings.index_dir, settings, model_name)
         answerer: Answerer = ExtractiveAnswerer()
         if settings.answerer != "extractive":
@@ -322,7 +322,7 @@ def _timings(decision: Decision, started: float, first_token_ms: float | None = 
     return timings
 
 
-def _indexed_sources(settings: Settings) -> list:
+def indexed_sources(settings: Settings) -> list:
     """On a mismatch, rebuild what the old index held (uploaded documents included)."""
     from pathlib import Path
 

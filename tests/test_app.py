@@ -261,6 +261,32 @@ def test_sidebar_shows_document_model_and_index(at, app_env):
     assert "412/NQ" in _plain(sidebar)
     assert "Mô hình nhúng" in sidebar and "Thế hệ chỉ mục" in sidebar
     assert "Cách trả lời" in sidebar and "extractive" in sidebar
+    assert "Câu trả lời đầy đủ hơn: có" in sidebar
+
+
+@pytest.fixture
+def without_local_model(app_env, monkeypatch, tmp_path):
+    """The app's settings point at a GGUF that is not there; its cached Assistant is reloaded before and after."""
+    from assistant.config import get_settings
+    from ui.state import forget_assistant
+
+    monkeypatch.setenv("TLNQ_LLM_GGUF_PATH", str(tmp_path / "missing.gguf"))
+    get_settings.cache_clear()
+    forget_assistant()
+    yield
+    forget_assistant()
+
+
+def test_without_the_local_model_the_app_answers_and_says_why(without_local_model):
+    from tests.conftest import started_app
+
+    at = started_app(APP, TIMEOUT)
+    _ask(at, GRDP_QUESTION)
+    answer, = _messages(at, "assistant")
+    assert "7,5-8%" in _plain(answer.markdown[0].value)
+    assert not [b for b in answer.button if b.key and b.key.startswith("fuller-")]
+    sidebar = _plain(" ".join(m.value for m in at.sidebar.markdown))
+    assert "Câu trả lời đầy đủ hơn: không có — Chưa có mô hình Qwen" in sidebar
 
 
 def test_upload_refuses_what_is_not_a_resolution(app_env, tmp_path, monkeypatch):

@@ -76,20 +76,23 @@ def _title(doc: dict) -> str:
 
 def status(assistant, settings) -> None:
     manifest = assistant.index.manifest
+    fuller, why_not = assistant.fuller_available()
     with st.expander("Chỉ mục và mô hình", icon=":material/info:"):
         st.markdown("\n".join([
             f"- Văn bản: {len(manifest['documents'])} ({sum(d['clauses'] for d in manifest['documents'])} điều khoản)",
             f"- Mô hình nhúng: {_code(manifest['embedding_model'])}",
             f"- Cách trả lời: {_code(assistant.answerer.name)}"
             + ("" if assistant.answerer.name == settings.answerer else f" (cấu hình: {_code(settings.answerer)})"),
+            "- Câu trả lời đầy đủ hơn: " + (f"có ({_code(settings.fuller_answerer)})" if fuller
+                                             else f"không có — {escape_markdown(why_not)}"),
             f"- Thế hệ chỉ mục: {_code(manifest['generation'])}",
             f"- Tạo lúc: {escape_markdown(manifest.get('created', '?'))}",
         ]))
         if st.button("Xây lại chỉ mục", icon=":material/refresh:", key="rebuild",
                      help="Đọc lại các văn bản và tạo lại toàn bộ vector"):
-            from assistant.service import _indexed_sources
+            from assistant.service import indexed_sources
 
-            _build(settings, _indexed_sources(settings), force=True)
+            _build(settings, indexed_sources(settings), force=True)
     for warning in assistant.warnings:
         st.warning(warning, icon=":material/warning:")
 
@@ -130,7 +133,7 @@ def documents_dir(settings) -> Path:
 
 def add_document(name: str, data: bytes, settings) -> bool:
     """Check, store under <index_dir>/../documents and rebuild with every indexed source plus this one."""
-    from assistant.service import _indexed_sources
+    from assistant.service import indexed_sources
     from index.load import MAX_DOCUMENT_BYTES, SUPPORTED_SUFFIXES, load_document
     from index.parse import parse_clauses
 
@@ -164,7 +167,7 @@ def add_document(name: str, data: bytes, settings) -> bool:
         log.warning("upload %r not saved: %s", name, exc)
         st.error("Không lưu được tệp tải lên.")
         return False
-    sources = list(dict.fromkeys(Path(p).resolve() for p in [*_indexed_sources(settings), target]))
+    sources = list(dict.fromkeys(Path(p).resolve() for p in [*indexed_sources(settings), target]))
     if _build(settings, sources):
         return True
     if created:
