@@ -18,7 +18,7 @@ from collections import defaultdict
 
 K_RANKING = 10
 RETRIEVAL_KEYS = ("recall@1", "recall@3", "recall@5", "mrr@10", "all_gold@5")
-ANSWER_KEYS = ("all_facts", "fact_coverage", "facts_in_top5", "citation_hit", "citation_precision",
+ANSWER_KEYS = ("all_facts", "fact_coverage", "fact_figures", "facts_in_top5", "citation_hit", "citation_precision",
                "refusal_acc", "false_refusal", "grounding_removed", "grounding_violations")
 # Metrics where lower is better: thresholds on them are maxima.
 LOWER_IS_BETTER = frozenset({"false_refusal", "grounding_removed", "grounding_violations", "p50_ms", "p95_ms",
@@ -43,6 +43,20 @@ def facts_found(text: str, facts: list[str]) -> list[bool]:
 def fact_coverage(text: str, facts: list[str]) -> float | None:
     found = facts_found(text, facts)
     return sum(found) / len(found) if found else None
+
+
+def fact_figures(text: str, facts: list[str], labels: list[str] = ()) -> float | None:
+    """1.0 when every figure of the expected facts is in the answer, worded as it may be; None without figures.
+
+    Fair to generated answers, which say 'xây dựng năm 2024 tăng 10%' for the fact 'xây dựng tăng: 10%'.
+    """
+    from assistant.ground import grounded, numbers_in, strip_citations
+
+    wanted = [n for fact in facts for n in numbers_in(fact)]
+    if not wanted:
+        return None
+    text = strip_citations(text, list(labels))  # 'chỉ tiêu (2)' does not state 2%
+    return 1.0 if all(grounded(n, text) for n in wanted) else 0.0
 
 
 def all_facts(text: str, facts: list[str]) -> bool | None:
@@ -138,8 +152,10 @@ def score_question(question: dict, result: dict) -> dict:
         contexts = result.get("contexts")
         row["facts_in_top5"] = (1.0 if all(facts_found(" ".join(contexts[:5]), facts)) else 0.0) \
             if contexts is not None else None
+        row["fact_figures"] = fact_figures(answer, facts, result.get("cited_labels") or [])
     else:
         row["facts_found"] = row["all_facts"] = row["fact_coverage"] = row["facts_in_top5"] = None
+        row["fact_figures"] = None
 
     if expected and answered and ok:
         good, total = citation_counts(cited, ok)
@@ -191,7 +207,7 @@ def percentile(values, p: float) -> float | None:
 def summarise(rows: list[dict]) -> dict:
     """Metrics over ``rows``; each with the number of questions it is averaged over (``n_<key>``)."""
     out: dict = {"questions": len(rows)}
-    for key in RETRIEVAL_KEYS + ("all_facts", "fact_coverage", "facts_in_top5", "citation_hit",
+    for key in RETRIEVAL_KEYS + ("all_facts", "fact_coverage", "fact_figures", "facts_in_top5", "citation_hit",
                                  "refusal_acc", "false_refusal"):
         values = [r.get(key) for r in rows if r.get(key) is not None]
         out[key] = mean(values)
@@ -224,7 +240,7 @@ def aggregate(rows: list[dict]) -> dict:
     return {"overall": summarise(rows), "per_kind": {k: summarise(v) for k, v in sorted(by_kind.items())}}
 
 
-HEADLINE_KEYS = ("recall@1", "recall@3", "recall@5", "mrr@10", "all_gold@5", "all_facts", "fact_coverage",
+HEADLINE_KEYS = ("recall@1", "recall@3", "recall@5", "mrr@10", "all_gold@5", "all_facts", "fact_coverage", "fact_figures",
                  "facts_in_top5", "citation_hit", "citation_precision", "refusal_acc", "false_refusal",
                  "grounding_removed", "grounding_violations", "p50_ms", "p95_ms", "first_token_p50_ms", "errors")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 SYSTEM_NAMES = {"system": "assistant", "bm25_only": "BM25 only", "dense_only": "dense only",
                 "naive_rag": "naive LangChain RAG"}
 HEADLINE_COLUMNS = (("recall@1", "R@1"), ("recall@5", "R@5"), ("mrr@10", "MRR@10"), ("all_facts", "all facts"),
-                    ("citation_hit", "cit. hit"), ("citation_precision", "cit. prec."),
+                    ("fact_figures", "fact figures"), ("citation_hit", "cit. hit"), ("citation_precision", "cit. prec."),
                     ("refusal_acc", "refusal acc"), ("false_refusal", "false refusal"))
 KIND_COLUMNS = (("questions", "n"), ("recall@1", "R@1"), ("recall@5", "R@5"), ("mrr@10", "MRR"),
                 ("all_gold@5", "all gold@5"), ("all_facts", "all facts"), ("fact_coverage", "fact cov."),
@@ -100,7 +100,9 @@ def render_markdown(metrics: dict, plots: dict[str, str] | None = None) -> str:
         headline_table(metrics),
         "",
         "Retrieval (R@k, MRR@10) is over answerable questions; a hit is any retrieved clause in gold ∪ also_ok."
-        " *all facts*: every expected fact string occurs in the answer (NFC, whitespace folded, case kept)."
+        " *all facts*: every expected fact string occurs in the answer (NFC, whitespace folded, case kept);"
+        " *fact figures*: every number in the expected facts occurs in the answer, however worded (over"
+        " questions whose facts hold figures)."
         " *cit. hit*: at least one cited clause is acceptable, over answerable questions that were answered;"
         " *cit. prec.*: acceptable cited ids / all cited ids. *refusal acc*: unanswerable questions refused;"
         " *false refusal*: answerable questions refused. Baselines never refuse.",

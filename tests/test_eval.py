@@ -46,6 +46,15 @@ def test_fact_matching_keeps_case_and_accents():
 
 
 # -- citations and grounding -----------------------------------------------
+def test_fact_figures_accept_rewording_but_not_a_label_number():
+    from eval.metrics import fact_figures
+
+    assert fact_figures("Xây dựng năm 2024 tăng 10%.", ["xây dựng tăng: 10%"]) == 1.0
+    assert fact_figures("Còn 92,8 ha.", ["rà soát thu hồi 20 dự án", "92,8 ha"]) == 0.0
+    assert fact_figures("Tăng 5% (chỉ tiêu (2), mục 2.1).", ["tăng 2%"], ["chỉ tiêu (2), mục 2.1"]) == 0.0
+    assert fact_figures("Có.", ["sinh con thứ ba"]) is None
+
+
 def test_citation_counts_count_each_id_once():
     assert m.citation_counts(["A", "B", "A", "C"], {"A", "C"}) == (2, 3)
     assert m.citation_counts([], {"A"}) == (0, 0)
