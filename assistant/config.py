@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     answerer: str = "extractive"  # extractive | ollama | openai | llamacpp
     max_question_chars: int = 1000
     refusal_threshold: float = 0.45  # calibrated on eval/questions.jsonl (see README)
+    # Cosine floor to accept a paraphrase that the fusion and the embedder both rank first;
+    # None = measured per model (assistant/data/fusion_weights.json), 0 = off.
+    semantic_admit: float | None = None
     llm_model: str = "qwen2.5:1.5b"
     llm_base_url: str | None = None
     llm_api_key: str | None = None

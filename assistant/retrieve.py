@@ -24,6 +24,17 @@ def fusion_weights(model_name: str, bm25: float | None = None, dense: float | No
     return (measured["bm25"] if bm25 is None else bm25, measured["dense"] if dense is None else dense)
 
 
+def semantic_admit(model_name: str, setting: float | None = None) -> float | None:
+    """The measured cosine floor for admitting a paraphrase (None: lexical coverage only)."""
+    import json
+    from pathlib import Path
+
+    if setting is not None:
+        return setting if setting > 0 else None
+    table = json.loads((Path(__file__).parent / "data" / "fusion_weights.json").read_text(encoding="utf-8"))
+    return table.get(model_name, table["default"]).get("admit")
+
+
 @dataclass
 class Retrieved:
     doc: str

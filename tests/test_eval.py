@@ -189,11 +189,12 @@ def sample_questions():
     return picked
 
 
-def test_eval_set_is_well_formed():
-    from eval.runner import KINDS, load_questions
+@pytest.mark.parametrize("name, at_least", [("questions.jsonl", 200), ("holdout.jsonl", 60)])
+def test_eval_set_is_well_formed(name, at_least):
+    from eval.runner import DEFAULT_QUESTIONS, KINDS, load_questions
 
-    questions = load_questions()
-    assert len(questions) >= 200
+    questions = load_questions(DEFAULT_QUESTIONS.parent / name)
+    assert len(questions) >= at_least
     assert {q["kind"] for q in questions} == set(KINDS)
     for q in questions:
         assert q["answerable"] == (q["kind"] != "unanswerable")

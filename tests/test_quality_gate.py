@@ -1,22 +1,33 @@
-"""Quality gate: the default backend on the whole eval set must stay above measured floors.
+"""Quality gate: the default backend must stay above measured floors on both question sets.
 
-Floors sit just under what was measured (EmbeddingGemma: all-facts 0.938, citation hit
-0.964, refusal 0.88, false refusal 0.021), so a regression cannot land.
+Floors sit just under what was measured with EmbeddingGemma, so a regression cannot land:
+- questions.jsonl (217, the set the thresholds were tuned on): all facts 0.948, citation hit
+  0.965, refusal 0.88, false refusal 0.010;
+- holdout.jsonl (60, written independently of it, never tuned on): all facts 0.708, citation
+  hit 0.929, refusal 0.833, false refusal 0.125. Lower, and the honest figure for new questions.
 """
 from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.conftest import REPO
 
-FLOORS = {"all_facts": 0.90, "citation_hit": 0.95, "refusal_acc": 0.85}
-CEILINGS = {"false_refusal": 0.05, "grounding_violations": 0}
+GATES = {
+    "questions.jsonl": ({"all_facts": 0.92, "citation_hit": 0.95, "refusal_acc": 0.85},
+                        {"false_refusal": 0.03, "grounding_violations": 0}),
+    "holdout.jsonl": ({"all_facts": 0.68, "citation_hit": 0.90, "refusal_acc": 0.80},
+                      {"false_refusal": 0.15, "grounding_violations": 0}),
+}
 
 
-def test_default_backend_meets_quality_floors(real_assistant):
+@pytest.mark.parametrize("name", list(GATES))
+def test_default_backend_meets_quality_floors(real_assistant, name):
     from eval.runner import run_eval
 
-    questions = [json.loads(line) for line in (REPO / "eval" / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+    FLOORS, CEILINGS = GATES[name]
+    questions = [json.loads(line) for line in (REPO / "eval" / name).read_text(encoding="utf-8").splitlines()
                  if line.strip()]
     metrics = run_eval(real_assistant, questions, baselines=False)
     overall = metrics["systems"]["system"]["overall"]
