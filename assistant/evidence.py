@@ -268,6 +268,12 @@ class EvidenceSelector:
         # keep document order for readability
         order = {id(seg): i for i, seg in enumerate(cand.segments)}
         cand.chosen = [seg.text for seg in sorted(chosen, key=lambda seg: order[id(seg)])]
+        if question.years and not cand.explicit and cand.eligible:
+            # The year asked must be the year of the quoted text, not one named elsewhere in the
+            # clause: 2023's review says 'so với năm 2022' about investment, not about revenue.
+            quoted_years = years(" ".join(cand.chosen)) | ({cand.context_year} if cand.context_year else set())
+            if not question.years & quoted_years:
+                cand.eligible, cand.why_not = False, "year"
         # What must answer the question is the quoted text (under its headings), not the whole clause.
         quoted = terms_of(syllables_for(" ".join(cand.chosen) + " | " + cand.headings, accented))
         cand.coverage = sum(w for t, w in weights.items() if t in quoted) / total
