@@ -4,7 +4,7 @@ Floors sit just under what was measured with EmbeddingGemma, so a regression can
 - questions.jsonl (217, the set the thresholds were tuned on): all facts 0.948, citation hit
   0.965, refusal 0.88, false refusal 0.010;
 - holdout.jsonl (60, written independently of it, never tuned on): all facts 0.708, citation
-  hit 0.929, refusal 0.833, false refusal 0.125. Lower, and the honest figure for new questions.
+  hit 0.929, refusal 0.917, false refusal 0.125. Lower, and the honest figure for new questions.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from tests.conftest import REPO
 GATES = {
     "questions.jsonl": ({"all_facts": 0.92, "citation_hit": 0.95, "refusal_acc": 0.85},
                         {"false_refusal": 0.03, "grounding_violations": 0}),
-    "holdout.jsonl": ({"all_facts": 0.68, "citation_hit": 0.90, "refusal_acc": 0.80},
+    "holdout.jsonl": ({"all_facts": 0.68, "citation_hit": 0.90, "refusal_acc": 0.85},
                       {"false_refusal": 0.15, "grounding_violations": 0}),
 }
 
