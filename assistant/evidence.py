@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from assistant.query import QUESTION_WORDS, QUESTION_WORDS_ACCENTED, Question, abbreviations, has_number, years
-from index.lexical import strip_accents
+from index.lexical import fold_iy, strip_accents
 
 
 _SEGMENT_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[^\s\d])|(?<=:)\s+(?=[-–+])|\n")
@@ -23,7 +23,7 @@ PAIR_WEIGHT = 1.5
 
 
 def syllables_plain(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9]+(?:[.,][0-9]+)*", strip_accents(text.lower()))
+    return [fold_iy(s) for s in re.findall(r"[a-z0-9]+(?:[.,][0-9]+)*", strip_accents(text.lower()))]
 
 
 def has_diacritics(text: str) -> bool:
@@ -35,7 +35,7 @@ def syllables_for(text: str, accented: bool) -> list[str]:
     lowered = text.lower()
     if not accented:
         lowered = strip_accents(lowered)
-    return [m.group(0) if m.group(1) is None else "|"
+    return [fold_iy(m.group(0)) if m.group(1) is None else "|"
             for m in re.finditer(r"[^\W_]+(?:[.,][0-9]+)*|([,.;:()!?\-–“”\"])", lowered)]
 
 
@@ -49,11 +49,16 @@ def terms_of(syllables: list[str]) -> set[str]:
     return set(words) | pairs
 
 
+# Asking words in the spelling syllables_for gives them ('quy định' -> 'qui định').
+_FOLDED_STOP = {True: frozenset(fold_iy(w) for w in QUESTION_WORDS_ACCENTED),
+                False: frozenset(fold_iy(w) for w in QUESTION_WORDS)}
+
+
 def content_terms(question: Question, accented: bool) -> list[str]:
     """Topic terms of the question: syllables and adjacent pairs, asking words, years and
     expanded abbreviations out."""
     expanded = {strip_accents(k) for k in abbreviations()}
-    stop = QUESTION_WORDS_ACCENTED if accented else QUESTION_WORDS
+    stop = _FOLDED_STOP[accented]
     runs: list[list[str]] = [[]]
     for syl in syllables_for(question.search_text, accented):
         plain = strip_accents(syl)
@@ -282,7 +287,7 @@ class EvidenceSelector:
     def missing_names(self, question: Question) -> list[str]:
         """Proper names in the question that the documents never mention (another province…)."""
         return [name for name in proper_names(question.text)
-                if f" {strip_accents(name.lower())} " not in self.plain_text]
+                if f" {' '.join(syllables_plain(name))} " not in self.plain_text]
 
 
 def wants_comparison(question: Question) -> bool:

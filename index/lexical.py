@@ -22,6 +22,18 @@ def strip_accents(text: str) -> str:
     return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
 
 
+_Y_TO_I = str.maketrans("yýỳỷỹỵ", "iíìỉĩị")
+_CONSONANT_IY = re.compile(r"(?:b|c|ch|d|đ|g|gh|h|k|kh|l|m|n|ng|nh|p|ph|qu|r|s|t|th|tr|v|x)[iíìỉĩịyýỳỷỹỵ]")
+
+
+def fold_iy(word: str) -> str:
+    """Both spellings are correct Vietnamese: 'tỉ lệ' / 'tỷ lệ', 'kì họp' / 'kỳ họp' -> the i form.
+
+    Only a syllable made of a consonant and a final i/y is folded ('y tế', 'tuyến' stay).
+    """
+    return "_".join(p.translate(_Y_TO_I) if _CONSONANT_IY.fullmatch(p) else p for p in word.split("_"))
+
+
 @lru_cache(maxsize=1)
 def _pyvi():
     from pyvi import ViTokenizer  # ships its own model; imported lazily (slow import)
@@ -37,5 +49,5 @@ def tokenize(text: str) -> list[str]:
     """Syllables, pyvi compound words ("tỷ_lệ") and their accent-free forms, stopwords out."""
     sylls = [s for s in syllables(text) if s not in _STOP]
     words = [w for w in _pyvi().tokenize(" ".join(sylls)).split() if "_" in w]
-    tokens = sylls + words
+    tokens = [fold_iy(t) for t in sylls + words]
     return tokens + [strip_accents(t) for t in tokens if strip_accents(t) != t]

@@ -164,3 +164,17 @@ def test_a_paraphrase_needs_the_embedder_and_the_fusion_to_agree(tmp_settings, f
     assert assistant._paraphrase([top, other]) is None
     off = Assistant(tmp_settings.model_copy(update={"semantic_admit": 0}), fake_index, fake_embedder)
     assert off.admit_floor is None
+
+
+def test_i_and_y_spellings_meet():
+    from assistant.evidence import syllables_plain
+    from index.lexical import fold_iy, tokenize
+
+    assert [fold_iy(w) for w in ("tỷ", "kỳ", "mỹ", "quý", "y", "tuyến", "yên")] == ["tỉ", "kì", "mĩ", "quí", "y", "tuyến", "yên"]
+    assert tokenize("Tỉ lệ đô thị hóa") == tokenize("Tỷ lệ đô thị hóa")
+    assert syllables_plain("Thị xã Mỹ Hào") == syllables_plain("Thị xã Mĩ Hào")
+
+
+def test_place_names_with_y_are_still_found(tmp_settings, fake_index, fake_embedder):
+    assistant = Assistant(tmp_settings, fake_index, fake_embedder)
+    assert assistant.selector.missing_names(analyse("Tỉnh Hưng Yên và tỉnh Hải Dương năm 2024?")) == ["Hải Dương"]
