@@ -3,8 +3,8 @@
 Floors sit just under what was measured with EmbeddingGemma, so a regression cannot land:
 - questions.jsonl (217, the set the thresholds were tuned on): all facts 0.948, citation hit
   0.965, refusal 0.88, false refusal 0.010;
-- holdout.jsonl (60, written independently of it, never tuned on): all facts 0.708, citation
-  hit 0.929, refusal 0.917, false refusal 0.125. Lower, and the honest figure for new questions.
+- holdout.jsonl (60, written independently of it, never tuned on): all facts 0.729, citation
+  hit 0.930, refusal 0.917, false refusal 0.104. Lower, and the honest figure for new questions.
 """
 from __future__ import annotations
 
