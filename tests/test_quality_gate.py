@@ -2,7 +2,7 @@
 
 Floors sit just under what was measured with EmbeddingGemma, so a regression cannot land:
 - questions.jsonl (217, the set the thresholds were tuned on): all facts 0.948, citation hit
-  0.965, refusal 0.88, false refusal 0.010;
+  0.984, refusal 0.88, false refusal 0.010;
 - holdout.jsonl (60, written independently of it, never tuned on): all facts 0.729, citation
   hit 0.930, refusal 0.917, false refusal 0.104. Lower, and the honest figure for new questions.
 """
