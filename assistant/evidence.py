@@ -54,6 +54,11 @@ _FOLDED_STOP = {True: frozenset(fold_iy(w) for w in QUESTION_WORDS_ACCENTED),
                 False: frozenset(fold_iy(w) for w in QUESTION_WORDS)}
 
 
+def with_plain(terms: set[str]) -> set[str]:
+    """Accented terms plus '~'-marked accent-free ones, for question words typed with a wrong tone."""
+    return terms | {"~" + strip_accents(t) for t in terms}
+
+
 def content_terms(question: Question, accented: bool) -> list[str]:
     """Topic terms of the question: syllables and adjacent pairs, asking words, years and
     expanded abbreviations out."""
@@ -195,6 +200,8 @@ class EvidenceSelector:
                 df.update(terms_of(syllables_plain(seg)))
         self.n_segments = max(n, 1)
         self.df = df
+        self.accented_vocabulary = set().union(*(
+            terms_of(syllables_for(f"{c.get('title', '')} {c.get('text', '')}", True)) for c in clauses))
         self.vocabulary = set(df)
         self.plain_text = " " + " ".join(
             " ".join(syllables_plain(f"{c.get('title', '')} {c.get('text', '')}")) for c in clauses) + " "
@@ -209,7 +216,7 @@ class EvidenceSelector:
         by_id = self.by_doc[doc]
         text = clause.get("text", "")
         pieces = [text] if len(text) <= SHORT_CLAUSE_CHARS else split_segments(text)
-        segments = [Segment(p, terms_of(syllables_for(p, False)), terms_of(syllables_for(p, True)))
+        segments = [Segment(p, terms_of(syllables_for(p, False)), with_plain(terms_of(syllables_for(p, True))))
                     for p in pieces if p]
         return Candidate(doc, clause_id, clause["label"], retrieval, text, clause_context(clause, by_id),
                          context_year(clause_id, by_id), segments, heading_titles(clause, by_id),
@@ -219,10 +226,14 @@ class EvidenceSelector:
         """Fill coverage, eligibility and the chosen segments of one candidate."""
         accented = has_diacritics(question.text)
         terms = content_terms(question, accented)
+        if accented:  # 'đô thi hóa', 'việc lam': a word the documents never write this way is matched without tones
+            terms = [t if t in self.accented_vocabulary else "~" + strip_accents(t) for t in terms]
         # A pair of syllables names the concept ("dân số", "thất nghiệp"): it weighs more than its parts.
-        weights = {t: self.idf(strip_accents(t)) * (PAIR_WEIGHT if " " in t else 1.0) for t in set(terms)}
+        weights = {t: self.idf(strip_accents(t.lstrip("~"))) * (PAIR_WEIGHT if " " in t else 1.0) for t in set(terms)}
         total = sum(weights.values()) or 1.0
         context_terms = terms_of(syllables_for(cand.context, accented))
+        if accented:
+            context_terms = with_plain(context_terms)
         cand.coverage = sum(w for t, w in weights.items() if t in context_terms) / total
         if not cand.segments:
             cand.eligible, cand.why_not = False, "no text"
@@ -238,7 +249,7 @@ class EvidenceSelector:
             s = matched / total
             # Focus: prefer the segment that is about the question (an indicator stated on its
             # own) over a long one that mentions it in passing.
-            own = [t for t in seg_terms if " " not in t]
+            own = [t for t in seg_terms if " " not in t and not t.startswith("~")]
             s += 0.2 * min(1.0, len([t for t in weights if t in seg_terms and " " not in t]) / max(len(own), 1) * 2)
             seg_years = years(seg.text)
             if question.years and question.years & (seg_years or {cand.context_year}):
@@ -281,6 +292,8 @@ class EvidenceSelector:
                 cand.eligible, cand.why_not = False, "year"
         # What must answer the question is the quoted text (under its headings), not the whole clause.
         quoted = terms_of(syllables_for(" ".join(cand.chosen) + " | " + cand.headings, accented))
+        if accented:
+            quoted = with_plain(quoted)
         cand.coverage = sum(w for t, w in weights.items() if t in quoted) / total
         cand.score = 0.5 * cand.coverage + 0.5 * best
 

@@ -178,3 +178,11 @@ def test_i_and_y_spellings_meet():
 def test_place_names_with_y_are_still_found(tmp_settings, fake_index, fake_embedder):
     assistant = Assistant(tmp_settings, fake_index, fake_embedder)
     assert assistant.selector.missing_names(analyse("Tỉnh Hưng Yên và tỉnh Hải Dương năm 2024?")) == ["Hải Dương"]
+
+
+@pytest.mark.parametrize("question", ["Năm 2023 đã giải quyết việc làm mới cho bao nhiêu người lao động?",
+                                      "Năm 2023 đã giải quyết việc lam mới cho bao nhiêu người lao động?"],
+                         ids=["written", "typed-wrong-tones"])
+def test_a_word_typed_with_a_wrong_tone_still_matches(tmp_settings, fake_index, fake_embedder, question):
+    answer = Assistant(tmp_settings, fake_index, fake_embedder).ask(question)
+    assert [c.clause_id for c in answer.citations] == ["D1/K1"] and "2,4 vạn lao động" in answer.answer
