@@ -3,8 +3,8 @@
 Floors sit just under what was measured with EmbeddingGemma, so a regression cannot land:
 - questions.jsonl (217, the set the thresholds were tuned on): all facts 0.948, citation hit
   0.984, refusal 0.88, false refusal 0.010;
-- holdout.jsonl (60, written independently of it, never tuned on): all facts 0.729, citation
-  hit 0.930, refusal 0.917, false refusal 0.104. Lower, and the honest figure for new questions.
+- holdout.jsonl (60, written independently of it, never tuned on): all facts 0.750, citation
+  hit 0.932, refusal 0.917, false refusal 0.083. Lower, and the honest figure for new questions.
 """
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from tests.conftest import REPO
 GATES = {
     "questions.jsonl": ({"all_facts": 0.92, "citation_hit": 0.95, "refusal_acc": 0.85},
                         {"false_refusal": 0.03, "grounding_violations": 0}),
-    "holdout.jsonl": ({"all_facts": 0.68, "citation_hit": 0.90, "refusal_acc": 0.85},
-                      {"false_refusal": 0.15, "grounding_violations": 0}),
+    "holdout.jsonl": ({"all_facts": 0.70, "citation_hit": 0.90, "refusal_acc": 0.85},
+                      {"false_refusal": 0.12, "grounding_violations": 0}),
 }
 
 
