@@ -89,8 +89,8 @@ def guard(answer: str, sources: str, labels: list[str], names_from: str | None =
     for sentence in _SENTENCE.split(answer):
         if not sentence.strip():
             continue
-        claims = numbers_in(strip_citations(sentence, labels))
         claim = strip_citations(sentence, labels)
+        claims = numbers_in(claim)
         names_ok = names_from is None or (not unsupported_names(claim, names_from)
                                           and support(claim, names_from) >= MIN_SUPPORT)
         if names_ok and all(grounded(n, sources) for n in claims):

@@ -4,8 +4,11 @@ Results are clauses, not chunks: a clause's rank is its best chunk's.
 """
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 
 from rank_bm25 import BM25Okapi
 
@@ -14,25 +17,24 @@ from index.lexical import tokenize
 log = logging.getLogger(__name__)
 
 
+@lru_cache(maxsize=None)
+def _calibration(model_name: str) -> dict:
+    """The measured retrieval settings for this embedder (assistant/data/fusion_weights.json)."""
+    table = json.loads((Path(__file__).parent / "data" / "fusion_weights.json").read_text(encoding="utf-8"))
+    return table.get(model_name, table["default"])
+
+
 def fusion_weights(model_name: str, bm25: float | None = None, dense: float | None = None) -> tuple[float, float]:
     """Measured weights for this embedder unless the settings pin them."""
-    import json
-    from pathlib import Path
-
-    table = json.loads((Path(__file__).parent / "data" / "fusion_weights.json").read_text(encoding="utf-8"))
-    measured = table.get(model_name, table["default"])
+    measured = _calibration(model_name)
     return (measured["bm25"] if bm25 is None else bm25, measured["dense"] if dense is None else dense)
 
 
 def semantic_admit(model_name: str, setting: float | None = None) -> float | None:
     """The measured cosine floor for admitting a paraphrase (None: lexical coverage only)."""
-    import json
-    from pathlib import Path
-
     if setting is not None:
         return setting if setting > 0 else None
-    table = json.loads((Path(__file__).parent / "data" / "fusion_weights.json").read_text(encoding="utf-8"))
-    return table.get(model_name, table["default"]).get("admit")
+    return _calibration(model_name).get("admit")
 
 
 @dataclass

@@ -196,7 +196,8 @@ class Assistant:
         """Yield text as it comes (already checked), then the final, guarded Answer.
 
         The text pieces are a preview: when the Answer arrives its ``answer`` is the text to keep
-        (a generated answer may be tidied or replaced by the verbatim one). ``answerer`` overrides the configured one for this question (the app's fuller answer).
+        (a generated answer may be tidied or replaced by the verbatim one). ``answerer`` overrides
+        the configured one for this question (the app's fuller answer).
         """
         started = time.perf_counter()
         answerer = answerer or self.answerer
@@ -258,17 +259,16 @@ class Assistant:
 
     def _generated(self, decision: Decision, raw: str, answerer, base: dict) -> Answer:
         """Check a model's answer: known clause ids only (or inferred), every figure in what it read."""
-        from assistant.answerers.llm import declined, drop_unknown_brackets, infer_citations, present, tidy
+        from assistant.answerers.llm import clean, declined, guard_generated, infer_citations, present
 
-        evidence = decision.evidence
+        evidence, question = decision.evidence, decision.question.text
         by_id = {c.clause_id: c for c in evidence}
-        text = drop_unknown_brackets(tidy(raw, decision.question.text), set(by_id))
+        text = clean(raw, question, set(by_id))
         cited = [by_id[i] for i in cited_ids(text) if i in by_id]  # unknown ids are dropped
         inferred = not cited
         if inferred:
             cited = infer_citations(text, evidence, answerer.context_chars)
-        sources = " ".join(answerer.sources(c) for c in cited)
-        kept, removed = guard(text, sources, [c.label for c in cited], names_from=f"{sources} {decision.question.text}")
+        kept, removed = guard_generated(text, cited, question, answerer.context_chars)
         if declined(kept) or not re.search(r"\w", strip_citations(kept, [c.label for c in cited])):
             # The retrieval step found evidence; a model that declines or says nothing checkable
             # is replaced by the verbatim answer rather than shown.

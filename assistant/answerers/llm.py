@@ -56,13 +56,17 @@ def make_chat_model(name: str, settings):
     raise ValueError(f"unknown LLM backend {name!r}")
 
 
+def _gguf_file(settings) -> Path | None:
+    from index.models import gguf_path
+
+    return settings.llm_gguf_path or gguf_path(settings.models_dir)
+
+
 def llamacpp_missing(settings) -> str:
     """Why the local model cannot run (a Vietnamese message), or '' when it can; loads nothing."""
     import importlib.util
 
-    from index.models import gguf_path
-
-    path = settings.llm_gguf_path or gguf_path(settings.models_dir)
+    path = _gguf_file(settings)
     if not path or not Path(path).is_file():
         log.info("GGUF model not found (%s); run: python -m index.models fetch qwen2.5-coder-1.5b-instruct-q4_k_m",
                  path)
@@ -74,13 +78,11 @@ def llamacpp_missing(settings) -> str:
 
 
 def _llamacpp(settings):
-    from index.models import gguf_path
-
     missing = llamacpp_missing(settings)
     if missing:
         raise BackendUnavailableError(f"local llama.cpp backend unavailable: {missing}",
                                       missing + " Đang dùng câu trả lời trích dẫn nguyên văn.")
-    path = settings.llm_gguf_path or gguf_path(settings.models_dir)
+    path = _gguf_file(settings)
     try:
         import llama_cpp  # noqa: F401  (optional, built from source)
     except ImportError as exc:
@@ -183,6 +185,20 @@ def drop_unknown_brackets(text: str, known: set[str]) -> str:
     return re.sub(r"\[([^\]\n]*)\]", lambda m: m.group(0) if m.group(1) in known else "", text)
 
 
+def clean(raw: str, question: str, known: set[str]) -> str:
+    """A model's raw text, tidied, with brackets that are not known clause ids removed."""
+    return drop_unknown_brackets(tidy(raw, question), known)
+
+
+def guard_generated(text: str, read: list[Candidate], question: str, limit: int) -> tuple[str, list[str]]:
+    """The guard for generated text: figures, names and wording must come from what the model read
+    of these clauses (or from the question)."""
+    from assistant.ground import guard
+
+    sources = " ".join(sources_for(c, limit) for c in read)
+    return guard(text, sources, [c.label for c in read], names_from=f"{sources} {question}")
+
+
 def infer_citations(text: str, evidence: list[Candidate], limit: int) -> list[Candidate]:
     """When the model forgot the [id] format: the clauses it read whose text holds its figures.
 
@@ -222,19 +238,16 @@ def checked_preview(pieces: Iterator[str], question: str, evidence: list[Candida
     guard removes it. Sentences are checked against every clause the model read; the final
     answer (which may cite fewer) replaces this preview when the model is done.
     """
-    from assistant.ground import guard
-
     known = {c.clause_id for c in evidence}
     labels = {c.clause_id: c.label for c in evidence}
-    sources = " ".join(sources_for(c, limit) for c in evidence)
-    text, shown = "", 0
+    text, checked_to, shown = "", -1, 0
     for piece in pieces:
         text += piece
         end = max(text.rfind(". "), text.rfind("\n"), text.rfind("? "), text.rfind("! "))
-        if end < 0:
+        if end <= checked_to:  # no new sentence has ended since the last check
             continue
-        kept, _ = guard(drop_unknown_brackets(tidy(text[: end + 1], question), known), sources,
-                        list(labels.values()), names_from=f"{sources} {question}")
+        checked_to = end
+        kept, _ = guard_generated(clean(text[: end + 1], question, known), evidence, question, limit)
         sentences = [s for s in _SENTENCE.split(kept) if s.strip() and not declined(s)]
         for sentence in sentences[shown:]:
             yield present(sentence, labels) + " "
