@@ -90,12 +90,38 @@ def clean_text(raw: str) -> str:
     text = _STRAY_TOKEN.sub("", text)
     lines: list[str] = []
     for line in text.split("\n"):
-        line = re.sub(r"[ \t]+", " ", line).strip()
-        line = re.sub(r"^\*(?=\S)|(?<=\S)\*$", "", line).strip()  # italic marks, not "* bullets"
+        line = strip_markup(re.sub(r"[ \t]+", " ", line).strip())
         if _DECORATIVE_LINE.match(line):
             line = ""
         lines.append(line)
     return "\n".join(_join_page_cuts(lines)).strip("\n")
+
+
+_HEADING_MARK = re.compile(r"^#{1,6}\s*")
+_EMPHASIS = re.compile(r"(?<![\w*])(\*{1,3}|_{2,3})(?=\S)(.+?)(?<=\S)\1(?![\w*])")
+_LINK = re.compile(r"\[([^\]\n]+)\]\((?:[^)\s]+)\)")
+_PIPES = re.compile(r"\s*\|\s*")
+
+
+def strip_markup(line: str) -> str:
+    """Markdown and table residue of web copies -> the words alone.
+
+    >>> strip_markup("## **Điều 2.** Nhiệm vụ")
+    'Điều 2. Nhiệm vụ'
+    >>> strip_markup("| Số: 09/2025/NĐ-CP |"), strip_markup("Xem [Luật](https://x.vn/a) này")
+    ('Số: 09/2025/NĐ-CP', 'Xem Luật này')
+    >>> strip_markup("*Căn cứ Luật*"), strip_markup("* Phân theo lĩnh vực")
+    ('Căn cứ Luật', '* Phân theo lĩnh vực')
+    """
+    line = _HEADING_MARK.sub("", line)
+    line = _LINK.sub(r"\1", line)
+    for _ in range(2):  # "***x***" and nested "**_x_**"
+        line = _EMPHASIS.sub(r"\2", line)
+    line = re.sub(r"^\*{2,3}(?=\S)|(?<=\S)\*{2,3}$", "", line)  # an emphasis cut by a line break
+    line = re.sub(r"^\*(?=[^\s*])|(?<=[^\s*])\*$", "", line)  # italic marks, not "* bullets"
+    if "|" in line:
+        line = _PIPES.sub(" ", line).strip()
+    return line.strip()
 
 
 def _join_page_cuts(lines: list[str]) -> list[str]:

@@ -16,7 +16,7 @@ from langchain_core.embeddings import Embeddings
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = REPO / "data" / "nq-412-2023-hung-yen.txt"
-CORPUS_DIR = REPO.parent / "shared" / "corpus"
+CORPUS_DIR = REPO / "tests" / "corpus"  # vendored copy of ../shared/corpus (see its README)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
