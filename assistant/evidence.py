@@ -206,6 +206,16 @@ class EvidenceSelector:
         self.plain_text = " " + " ".join(
             " ".join(syllables_plain(f"{c.get('title', '')} {c.get('text', '')}")) for c in clauses) + " "
 
+    def label(self, doc: str, clause: dict) -> str:
+        """The clause's legal label; with several documents indexed it names its document too:
+        'khoản 2, Điều 1 Nghị quyết 412/NQ-HĐND'."""
+        label = clause["label"]
+        if len(self.by_doc) > 1:
+            name = clause.get("doc_name") or doc
+            if name not in label:
+                label = f"{label} {name}"
+        return label
+
     def idf(self, term: str) -> float:
         return math.log(1 + self.n_segments / (1 + self.df.get(term, 0)))
 
@@ -218,7 +228,7 @@ class EvidenceSelector:
         pieces = [text] if len(text) <= SHORT_CLAUSE_CHARS else split_segments(text)
         segments = [Segment(p, terms_of(syllables_for(p, False)), with_plain(terms_of(syllables_for(p, True))))
                     for p in pieces if p]
-        return Candidate(doc, clause_id, clause["label"], retrieval, text, clause_context(clause, by_id),
+        return Candidate(doc, clause_id, self.label(doc, clause), retrieval, text, clause_context(clause, by_id),
                          context_year(clause_id, by_id), segments, heading_titles(clause, by_id),
                          clause.get("title", ""))
 

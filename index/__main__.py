@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     p_tree = sub.add_parser("tree", help="print the clause tree")
     p_tree.add_argument("file", nargs="?", type=Path)
     p_tree.add_argument("--json", action="store_true")
+    p_tree.add_argument("--report", action="store_true", help="counts per level, warnings, longest clause, words lost")
     p_show = sub.add_parser("show", help="print one clause")
     p_show.add_argument("clause_id")
     p_show.add_argument("--doc", default=None)
@@ -41,7 +42,9 @@ def _build(args) -> int:
 
     settings = get_settings()
     files = args.files or list(settings.documents)
-    parse_documents(files)  # refuse bad input before loading any model
+    _, failed = parse_documents(files)  # refuse bad input before loading any model (raises if none loads)
+    for f in failed:
+        print(f"warning: bỏ qua {f.source.name}: {f.user_message} ({f.message})", file=sys.stderr)
     model_name, warning = resolve_model_name(
         settings.embedding_model, settings.models_dir, settings.fallback_embedding_model
     )
@@ -76,6 +79,8 @@ def _load_tree(file: Path | None) -> list[dict]:
 
 
 def _tree(args) -> int:
+    if args.report:
+        return _report(args.file)
     clauses = _load_tree(args.file)
     if args.json:
         rows = [{k: c[k] for k in ("clause_id", "label", "title", "text")} for c in clauses]
@@ -85,6 +90,23 @@ def _tree(args) -> int:
         depth = c["clause_id"].count("/")
         head = c["title"] or c["text"].split("\n")[0]
         print(f"{'  ' * depth}{c['clause_id']:<22} {c['label']}: {head[:70]}")
+    return 0
+
+
+def _report(file: Path | None) -> int:
+    from assistant.config import get_settings
+    from index.load import load_document
+    from index.meta import describe
+    from index.parse import parse_document
+    from index.report import make_report
+
+    file = file or get_settings().documents[0]
+    text = load_document(file)
+    result = parse_document(text)
+    info = describe(text, result.clauses, fallback=Path(file).stem)
+    print(f"{Path(file).name}: {info.display}")
+    for line in make_report(text, result).lines():
+        print(line)
     return 0
 
 

@@ -13,16 +13,17 @@ import logging
 import re
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
 from index.chunks import Chunk, make_chunks
-from index.errors import IndexBusyError, IndexMismatchError, IndexMissingError
+from index.errors import DocumentError, IndexBusyError, IndexingError, IndexMismatchError, IndexMissingError
 from index.lexical import strip_accents
 from index.load import load_document
-from index.parse import SCHEMA_VERSION, Clause, parse_clauses
+from index.meta import DocInfo, describe
+from index.parse import SCHEMA_VERSION, Clause, ParseWarning, parse_document
 from index.store import (
     CHUNKS_FILE, CLAUSES_FILE, CURRENT_FILE, MANIFEST_FILE, collection_name, collection_prefix,
     current_generation, make_client, open_index, prune_generations, read_manifest, write_atomic, write_jsonl,
@@ -40,6 +41,17 @@ class ParsedDocument:
     sha256: str
     text: str
     clauses: list[Clause]
+    info: DocInfo | None = None
+    warnings: list[ParseWarning] = field(default_factory=list)
+
+
+@dataclass
+class FailedDocument:
+    """A file that could not be loaded: reported and left out, the others are indexed."""
+
+    source: Path
+    message: str  # English, for logs
+    user_message: str  # Vietnamese, for people
 
 
 @dataclass
@@ -53,6 +65,7 @@ class BuildReport:
     reused: int
     seconds: float
     embedding_model: str
+    failed: list[FailedDocument] = field(default_factory=list)
 
 
 def file_sha256(path: Path) -> str:
@@ -69,20 +82,41 @@ def document_key(path: Path) -> str:
     return slug or "document"
 
 
-def parse_documents(files: list[Path]) -> list[ParsedDocument]:
+def parse_documents(files: list[Path], *, strict: bool = False) -> tuple[list[ParsedDocument], list[FailedDocument]]:
+    """Load and parse every file; one that fails is reported and left out (``strict``: raise instead)."""
     docs: list[ParsedDocument] = []
+    failed: list[FailedDocument] = []
     seen: set[str] = set()
     for path in files:
         path = Path(path).resolve()
-        text = load_document(path)
-        clauses = parse_clauses(text)
+        try:
+            text = load_document(path)
+            result = parse_document(text)
+        except IndexingError as exc:
+            if strict:
+                raise
+            log.warning("left out %s: %s", path, exc)
+            failed.append(FailedDocument(path, str(exc), exc.user_message))
+            continue
+        except Exception as exc:  # a parser bug on one document must not stop the others
+            if strict:
+                raise DocumentError(f"cannot parse {path.name}: {exc!r}", "Không phân tích được văn bản này.") from exc
+            log.exception("left out %s: parser error", path)
+            failed.append(FailedDocument(path, repr(exc), "Không phân tích được văn bản này."))
+            continue
         key, n = document_key(path), 2
         base = key
         while key in seen:
             key, n = f"{base}-{n}", n + 1
         seen.add(key)
-        docs.append(ParsedDocument(key, path, file_sha256(path), text, clauses))
-    return docs
+        info = describe(text, result.clauses, fallback=path.stem)
+        docs.append(ParsedDocument(key, path, file_sha256(path), text, result.clauses, info, result.warnings))
+    if not docs:
+        names = ", ".join(f.source.name for f in failed)
+        detail = "; ".join(f.user_message for f in failed)
+        raise DocumentError(f"no document could be loaded ({names})",
+                            f"Không nạp được văn bản nào ({names}): {detail}")
+    return docs, failed
 
 
 def fingerprint(docs: list[ParsedDocument]) -> str:
@@ -126,7 +160,7 @@ def build_index(
     started = time.perf_counter()
     progress = progress or (lambda stage, done, total: None)
     index_dir = Path(settings.index_dir)
-    docs = parse_documents(files)  # bad input fails here, before anything is touched
+    docs, failed = parse_documents(files)  # bad input fails here, before anything is touched
     progress("parse", len(docs), len(docs))
     fp = fingerprint(docs)
     chunks = [chunk for d in docs for chunk in make_chunks(d.key, d.clauses)]
@@ -138,7 +172,7 @@ def build_index(
         if (not force and old and old.get("fingerprint") == fp and old.get("embedding_model") == model_name
                 and old.get("store") == target and _generation_readable(index_dir, settings, model_name)):
             return BuildReport(old["generation"], True, len(docs), n_clauses, len(chunks), 0, len(chunks),
-                               time.perf_counter() - started, model_name)
+                               time.perf_counter() - started, model_name, failed)
 
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
         generation = f"gen-{stamp}-{fp[:8]}"
@@ -173,7 +207,8 @@ def build_index(
             progress("store", min(i + ADD_BATCH, len(chunks)), len(chunks))
 
         write_jsonl(gen_dir / CLAUSES_FILE, (
-            {"doc": d.key, **c.to_dict()} for d in docs for c in d.clauses
+            {"doc": d.key, "doc_name": d.info.short if d.info else d.key, **c.to_dict()}
+            for d in docs for c in d.clauses
         ))
         write_jsonl(gen_dir / CHUNKS_FILE, (c.to_dict() for c in chunks))
         manifest = {
@@ -187,7 +222,9 @@ def build_index(
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "documents": [
                 {"key": d.key, "source": str(d.source), "sha256": d.sha256, "clauses": len(d.clauses),
-                 "title": _title(d)}
+                 "title": _title(d), "name": d.info.short if d.info else d.key,
+                 "display": d.info.display if d.info else d.key,
+                 "warnings": [w.message_vi() for w in d.warnings]}
                 for d in docs
             ],
         }
@@ -201,7 +238,7 @@ def build_index(
         log.info("built %s: %d docs, %d chunks, %d embedded, %d reused", generation, len(docs),
                  len(chunks), embedded, len(chunks) - embedded)
         return BuildReport(generation, False, len(docs), n_clauses, len(chunks), embedded,
-                           len(chunks) - embedded, time.perf_counter() - started, model_name)
+                           len(chunks) - embedded, time.perf_counter() - started, model_name, failed)
 
 
 def _metadata(chunk: Chunk) -> dict:
@@ -210,11 +247,8 @@ def _metadata(chunk: Chunk) -> dict:
 
 
 def _title(doc: ParsedDocument) -> str:
-    header = next((c for c in doc.clauses if c.kind == "HEADER"), None)
-    if header is None:
-        return doc.key
-    first = header.text.split("\n")
-    return " ".join(first[:3])[:200]
+    """The title line(s) only ('Về nhiệm vụ phát triển kinh tế - xã hội năm 2024'), else the file name."""
+    return (doc.info.title if doc.info and doc.info.title else doc.key)[:300]
 
 
 def _reusable_vectors(index_dir: Path, previous: str | None, old: dict | None, model: str, settings) -> dict:

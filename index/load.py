@@ -10,59 +10,258 @@ from pathlib import Path
 
 from index.errors import DocumentError
 
-SUPPORTED_SUFFIXES = (".txt", ".docx", ".pdf")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".docx", ".pdf", ".html", ".htm")
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+MAX_INFLATED_BYTES = 60 * 1024 * 1024  # a .docx whose XML inflates past this is refused before parsing
 
 # Stray OCR artefacts seen in scans: "*W*", "*htrung*" (stamp/signature scraps)
 # and superscripts "^{Miền}". Italic markers "*…*" around preamble lines too.
 _STRAY_TOKEN = re.compile(r"(?<!\S)\*[^\s*]{1,12}\*(?!\S)")
 _SUPERSCRIPT = re.compile(r"\^\{[^}\n]*\}")
-_DECORATIVE_LINE = re.compile(r"^[\s\-_=*.~–—]{3,}$")
+_DECORATIVE_LINE = re.compile(r"^[\s\-_=*.~–—:|]{3,}$")
 _SENTENCE_END = re.compile(r"[.;:!?…”\")]\s*$")
+
+# Legacy Vietnamese encodings, as they look once decoded as Unicode: TCVN3 (ABC) puts its letters
+# on Latin-1 symbols ("NghÞ quyÕt", "®Þnh"), VNI on a base letter plus a Latin-1 mark ("Soá",
+# "HÑND"). Neither set occurs in Vietnamese Unicode text.
+_TCVN3_MARKS = set("¸µ¶·¹¨©ª«¬®¯°±²³´½¾ÆÇËÌÎÏÑÒÓÔÕÖ×ØÜÞßãåæçëîïñòóôõö÷øùúûüýþ")
+_VNI_MARKS = set("øûõïùâáàåãäêéèëæÑñ")
+_VNI_PAIR = re.compile(r"[aeiouyAEIOUY][øûõïùâáàåãäêéèëæ]|[Ññ](?=[A-Za-z])|[ôö][ùøûõï]|[öôaâ][ùøû]")
+_VIETNAMESE_ONLY = set("ăâđêôơưĂÂĐÊÔƠƯạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ")
 
 
 def read_document(path: Path) -> str:
-    """Read .txt/.docx/.pdf into raw text; refuse what cannot be a resolution."""
+    """Read .txt/.md/.docx/.pdf/.html into raw text; refuse what cannot be a resolution."""
     path = Path(path)
     if not path.is_file():
         raise DocumentError(f"file not found: {path}", "Không tìm thấy tệp.")
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise DocumentError(
-            f"unsupported file type {suffix!r} (expected .txt, .docx or .pdf)",
-            "Chỉ nhận tệp .txt, .docx hoặc .pdf.",
+            f"unsupported file type {suffix!r} (expected .txt, .md, .docx, .pdf or .html)",
+            "Chỉ nhận tệp .txt, .md, .docx, .pdf hoặc .html.",
         )
     size = path.stat().st_size
     if size == 0:
         raise DocumentError(f"empty file: {path}", "Tệp rỗng.")
     if size > MAX_DOCUMENT_BYTES:
         raise DocumentError(f"file too large: {size} bytes", "Tệp quá lớn (tối đa 20 MB).")
-    if suffix == ".txt":
-        raw = path.read_bytes()
-        if b"\x00" in raw[:4096]:
-            raise DocumentError(f"binary content in {path}", "Tệp không phải văn bản.")
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise DocumentError(f"not UTF-8 text: {path}", "Tệp không phải văn bản UTF-8.") from None
+    if suffix in (".txt", ".md"):
+        text = decode_text(path.read_bytes(), path.name)
+    elif suffix in (".html", ".htm"):
+        text = html_to_text(decode_text(path.read_bytes(), path.name, html=True))
     elif suffix == ".docx":
         text = _read_docx(path)
     else:
         text = _read_pdf(path)
     if not text.strip():
         raise DocumentError(f"no text in {path}", "Tệp không có nội dung chữ.")
+    check_encoding(text, path.name)
     return text
 
 
-def _read_docx(path: Path) -> str:
-    import docx  # python-docx, imported lazily
+def decode_text(raw: bytes, name: str = "", *, html: bool = False) -> str:
+    r"""Bytes -> text: UTF-8 (with or without BOM), UTF-16 (BOM or mostly-NUL pattern), Windows-1258.
 
+    >>> decode_text("Số: 412".encode("utf-16")), decode_text(b"\xd0i\xea\xccu 1")  # cp1258: ê + combining grave
+    ('Số: 412', 'Điều 1')
+    """
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16")
+    head = raw[:4096]
+    if head.count(b"\x00") > len(head) // 4:  # UTF-16 without a BOM: every other byte is NUL for ASCII
+        for enc in ("utf-16-le", "utf-16-be"):
+            try:
+                text = raw.decode(enc)
+            except UnicodeDecodeError:
+                continue
+            if "\x00" not in text[:2000]:
+                return text
+        raise DocumentError(f"binary content in {name}", "Tệp không phải văn bản.")
+    if b"\x00" in head:
+        raise DocumentError(f"binary content in {name}", "Tệp không phải văn bản.")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    if html:
+        m = re.search(rb"charset=[\"']?([\w-]+)", raw[:2048], re.I)
+        if m:
+            try:
+                return raw.decode(m.group(1).decode("ascii"))
+            except (LookupError, UnicodeDecodeError):
+                pass
+    legacy = legacy_encoding(raw.decode("cp1252", errors="replace"))  # TCVN3/VNI marks are Latin-1 symbols
+    if legacy:
+        check_encoding(raw.decode("cp1252", errors="replace"), name)
+    text = raw.decode("cp1258", errors="replace")
+    if text.count("\ufffd") > 5:
+        raise DocumentError(f"unknown encoding in {name}", "Không nhận ra bảng mã của tệp. Hãy lưu lại dưới dạng Unicode (UTF-8).")
+    return unicodedata.normalize("NFC", text)
+
+
+def legacy_encoding(text: str) -> str | None:
+    """'TCVN3' or 'VNI' when decoded text is one of the old font encodings, else None.
+
+    >>> legacy_encoding("NghÞ quyÕt vÒ nhiÖm vô ph¸t triÓn kinh tÕ"), legacy_encoding("Soá: 412/NQ-HÑND tænh")
+    ('TCVN3', 'VNI')
+    >>> legacy_encoding("Nghị quyết về nhiệm vụ phát triển kinh tế - xã hội năm 2024") is None
+    True
+    """
+    sample = text[:20000]
+    letters = sum(ch.isalpha() for ch in sample) or 1
+    vietnamese = sum(ch in _VIETNAMESE_ONLY for ch in sample)
+    if vietnamese > 0.05 * letters:
+        return None
+    tcvn = sum(ch in _TCVN3_MARKS for ch in sample)
+    vni = len(_VNI_PAIR.findall(sample))
+    if vni >= 2 and vni >= 0.01 * letters:
+        return "VNI"
+    if tcvn >= 3 and tcvn >= 0.01 * letters:
+        return "TCVN3"
+    return None
+
+
+def check_encoding(text: str, name: str = "") -> None:
+    """Refuse text in TCVN3/VNI with a message that says how to convert it."""
+    legacy = legacy_encoding(unicodedata.normalize("NFC", text))
+    if legacy:
+        raise DocumentError(
+            f"{name}: text is in the legacy {legacy} encoding",
+            f"Tệp dùng bảng mã {legacy} cũ, không phải Unicode. Hãy chuyển mã sang Unicode "
+            "(ví dụ Unikey: Công cụ → Chuyển mã, từ " + legacy + " sang Unicode) rồi tải lên lại.",
+        )
+
+
+def _read_docx(path: Path) -> str:
+    import zipfile
+
+    import docx  # python-docx, imported lazily
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            inflated = sum(i.file_size for i in zf.infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise DocumentError(f"unreadable .docx: {exc}", "Không đọc được tệp .docx.") from exc
+    if inflated > MAX_INFLATED_BYTES:
+        raise DocumentError(f".docx inflates to {inflated} bytes", "Tệp .docx quá lớn khi giải nén.")
     try:
         document = docx.Document(str(path))
     except Exception as exc:  # zip/xml errors differ by version
         raise DocumentError(f"unreadable .docx: {exc}", "Không đọc được tệp .docx.") from exc
-    # Paragraphs are real paragraphs: keep them apart with blank lines.
-    return "\n\n".join(p.text for p in document.paragraphs)
+    # Body paragraphs and tables in reading order: the header (Số, place, date) and the
+    # signature of real documents are tables.
+    entries: list[str] = []  # one per Word paragraph; "" between table cells
+    for child in document.element.body.iterchildren():
+        tag = child.tag.rsplit("}", 1)[-1]
+        if tag == "p":
+            entries.append(Paragraph(child, document).text)
+        elif tag == "tbl":
+            for block in _table_blocks(Table(child, document)):
+                entries += [""] + block + [""]
+    return docx_paragraphs_to_text(entries)
+
+
+def _table_blocks(table) -> list[list[str]]:
+    """Each cell (merged cells once) as a block of its paragraphs, row by row, left to right."""
+    out: list[list[str]] = []
+    for row in table.rows:
+        seen = set()
+        for cell in row.cells:
+            if id(cell._tc) in seen:
+                continue
+            seen.add(id(cell._tc))
+            paras = [p.text for p in cell.paragraphs]
+            for inner in cell.tables:
+                paras += [line for block in _table_blocks(inner) for line in block]
+            out.append(paras)
+    return out
+
+
+def docx_paragraphs_to_text(entries: list[str]) -> str:
+    r"""Word paragraphs -> lines. Each paragraph is its own paragraph; but a file written one
+    paragraph per wrapped line (many paragraphs stop mid-sentence and the next starts in lower
+    case) keeps them as lines of one paragraph, so a wrapped '- 06%/năm' stays in its sentence.
+
+    >>> docx_paragraphs_to_text(["Điều 1. Tăng", "- 06%/năm và", "giảm nghèo.", "", "Điều 2. Hết."])
+    'Điều 1. Tăng\n- 06%/năm và\ngiảm nghèo.\n\nĐiều 2. Hết.'
+    >>> docx_paragraphs_to_text(["Điều 1. Tăng 6%.", "Điều 2. Giảm."])
+    'Điều 1. Tăng 6%.\n\nĐiều 2. Giảm.'
+    """
+    lines = [p.strip() for p in entries if p.strip()]
+    pairs = list(zip(lines, lines[1:]))
+    cut = sum(1 for a, b in pairs if not _SENTENCE_END.search(a) and b[:1].islower())
+    wrapped = cut >= 1 and (cut >= 3 or cut >= 0.25 * len(pairs))
+    if wrapped:
+        return "\n".join(p.strip() for p in entries)
+    return "\n\n".join(lines)
+
+
+_HTML_DROP = {"script", "style", "noscript", "nav", "header", "footer", "aside", "form", "button", "select",
+              "iframe", "svg", "head", "title", "menu"}
+_HTML_BLOCK = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "section", "article",
+               "blockquote", "ul", "ol", "dd", "dt", "center", "pre"}
+# Where a legal document starts in a portal page: the national motto or the issuer above it.
+_DOC_START = re.compile(r"^(CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM|CỘNG HOÀ XÃ HỘI CHỦ NGHĨA VIỆT NAM|"
+                        r"(QUỐC HỘI|CHÍNH PHỦ|HỘI ĐỒNG NHÂN DÂN|ỦY BAN NHÂN DÂN|UỶ BAN NHÂN DÂN|BỘ [A-ZĐ])\b)")
+
+
+def html_to_text(markup: str) -> str:
+    r"""A page saved from a legal portal -> the document's lines.
+
+    Page furniture goes by structure, not by a list of sites: script/style/nav/header/footer/aside/
+    form are dropped, and so is every block whose text is mostly link text (menus, "Văn bản liên
+    quan", "Tải về", tag clouds). The text then starts at the national motto or the issuer line.
+
+    >>> html_to_text('<nav><a href=/>Trang chủ</a></nav><div><a href=1>Văn bản liên quan</a></div>'
+    ...              '<div>ỦY BAN NHÂN DÂN TỈNH A</div><p>Số: 1/QĐ-UBND</p><table><tr><td>Điều 1.</td>'
+    ...              '<td>Nội dung.</td></tr></table>')
+    'ỦY BAN NHÂN DÂN TỈNH A\nSố: 1/QĐ-UBND\nĐiều 1. Nội dung.'
+    """
+    import lxml.html
+
+    try:
+        root = lxml.html.fromstring(markup)
+    except Exception as exc:  # lxml raises several types on broken input
+        raise DocumentError(f"unreadable HTML: {exc}", "Không đọc được tệp .html.") from exc
+    for el in list(root.iter()):
+        if not isinstance(el.tag, str):  # comments, processing instructions
+            el.drop_tree() if el.getparent() is not None else None
+            continue
+        if el.tag.lower() in _HTML_DROP and el.getparent() is not None:
+            el.drop_tree()
+    for el in list(root.iter()):
+        if not isinstance(el.tag, str) or el.getparent() is None:
+            continue
+        if el.tag.lower() in _HTML_BLOCK - {"br"}:
+            text = el.text_content().strip()
+            links = sum(len(a.text_content().strip()) for a in el.iter("a"))
+            if text and links >= 0.6 * len(text):
+                el.drop_tree()
+    pieces: list[str] = []
+
+    def walk(el) -> None:
+        tag = el.tag.lower() if isinstance(el.tag, str) else ""
+        if tag in _HTML_BLOCK:
+            pieces.append("\n")
+        if tag in ("td", "th"):
+            pieces.append(" ")
+        if el.text and tag:
+            pieces.append(el.text)
+        for child in el:
+            walk(child)
+            if child.tail:
+                pieces.append(child.tail)
+        if tag in _HTML_BLOCK:
+            pieces.append("\n")
+
+    walk(root)
+    lines = [re.sub(r"\s+", " ", line).strip() for line in "".join(pieces).split("\n")]
+    lines = [line for line in lines if line]
+    start = next((i for i, line in enumerate(lines) if _DOC_START.match(line)), 0)
+    return "\n".join(lines[start:])
 
 
 def _read_pdf(path: Path) -> str:

@@ -10,13 +10,16 @@ Two ideas keep a real document's structure from collapsing:
   its own clause. Gaps keep the printed number; a repeat gets a ``~2`` suffix; each is a warning.
 
 Quoted amendments become units under the clause that quotes them, and documents attached after
-the main one (Kế hoạch, Phụ lục …) are parts ``A1``, ``A2`` … of the tree. Nothing raises on
-a document: what cannot be placed stays text, with a warning.
+the main one (Kế hoạch, Phụ lục …) are parts ``A1``, ``A2`` … of the tree. Numbering that cannot
+be placed stays text, with a warning; an administrative text with no numbering at all is indexed
+paragraph by paragraph. Only text that is no administrative document is refused (NoClausesError).
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+
+from index.errors import NoClausesError
 
 SCHEMA_VERSION = 2
 
@@ -450,7 +453,7 @@ class _Parser:
 
     def close_frames_to_root(self) -> None:
         if len(self.frames) > 1:
-            self.warn("unclosed_quote", "quotation closed at a section boundary")
+            self.warn("unclosed_quote", "đóng tại ranh giới phần")
         self.frames = self.frames[:1]
 
     # -- numbering ------------------------------------------------------
@@ -484,7 +487,7 @@ class _Parser:
             if verdict is None:
                 return False
             if verdict:
-                self.warn(verdict, f"{marker} at {parent.label if parent else 'top level'}")
+                self.warn(verdict, f"“{marker}” trong {parent.clause_id}" if parent else f"“{marker}”")
             kind_for_id = kind
         self._commit_number(frame, kind, number, parent_id)
         frame.stack = frame.stack[:depth]
@@ -493,7 +496,7 @@ class _Parser:
         clause = Clause(clause_id=clause_id, kind=kind_for_id, number=number, marker=marker, parent=parent_id)
         opened = self.open(clause)
         if clause.clause_id != clause_id and verdict != "repeat" and kind_for_id != "B":
-            self.warn("repeat", f"{marker} printed twice, kept as {clause.clause_id}")
+            self.warn("repeat", f"“{marker}” lặp lại, giữ là {clause.clause_id}")
         opened.marker_alone = not rest
         if rest:
             opened.add(rest)
@@ -633,8 +636,8 @@ def parse_document(text: str) -> ParseResult:
                 and len(p.frames) == 1:
             p.open_attachment_closing()
         elif line and main_closing and _restarts_numbering(line):
-            p.warn("implicit_attachment", line[:40])
-            p.open_attachment(line) if False else _implicit_attachment(p, line, prev_line)
+            p.warn("implicit_attachment", f"“{line[:40]}”")
+            _implicit_attachment(p, line)
             main_closing = False
             prev_line = line
             continue
@@ -661,9 +664,14 @@ def parse_document(text: str) -> ParseResult:
             p.frames.pop()
         prev_line = line
     if len(p.frames) > 1:
-        p.warn("unclosed_quote", "quotation still open at the end of the document")
+        p.warn("unclosed_quote", "còn mở đến cuối văn bản")
 
     if p.numbered == 0 and not any(c.kind == "B" for c in p.clauses):
+        if not _administrative(lines):
+            raise NoClausesError(
+                "no numbering and nothing of an administrative document (number, preamble, type line)",
+                "Không nhận ra văn bản hành chính: không có số hiệu, căn cứ hay điều khoản nào.",
+            )
         _paragraphs(p, lines, body_from)
     _finish(p)
     return ParseResult(p.clauses, p.warnings)
@@ -683,12 +691,21 @@ def _starts_body(lines: list[str], i: int) -> bool:
     return found[0] not in ("B", "B+") or prev.endswith(":")
 
 
+_ADMIN_SIGNS = re.compile(r"^(Số\s*:?\s*\d+[\w.]*/|Căn cứ\b|QUYẾT NGHỊ|QUYẾT ĐỊNH|NGHỊ QUYẾT|THÔNG BÁO|KẾ HOẠCH|"
+                          r"CHỈ THỊ|CÔNG VĂN|BÁO CÁO|TỜ TRÌNH|CỘNG HÒA XÃ HỘI CHỦ NGHĨA|Kính gửi|Nơi nhận)")
+
+
+def _administrative(lines: list[str]) -> bool:
+    """Does unnumbered text still look like an administrative document (worth indexing by paragraph)?"""
+    return sum(1 for line in lines if _ADMIN_SIGNS.match(line)) >= 1
+
+
 def _restarts_numbering(line: str) -> bool:
     found = match_marker(line)
     return bool(found) and found[0] in ("S", "C", "D") and _ordinal(found[0], found[1]) == (1,)
 
 
-def _implicit_attachment(p: _Parser, line: str, prev_line: str) -> None:
+def _implicit_attachment(p: _Parser, line: str) -> None:
     """'I. …' after the signature with no heading of its own: an attached document all the same."""
     p.attachments += 1
     n = str(p.attachments)
@@ -706,7 +723,7 @@ def _paragraphs(p: _Parser, lines: list[str], body_from: int) -> None:
         p.clauses.append(c)
         p.by_id[c.clause_id] = c
     p.lineno = body_from + 1
-    p.warn("no_structure", "indexed as paragraphs")
+    p.warn("no_structure", "lập chỉ mục theo đoạn")
     n, opened = 0, None
     for line in lines[body_from:]:
         if line == "":

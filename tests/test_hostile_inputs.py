@@ -672,7 +672,7 @@ UPLOADS = [
     ("<script>alert('x')</script>.txt", "Ngày xưa có một cô bé.\nCô bé đi chợ.".encode(), None),
     ("**đậm**[x](javascript:alert(1)) :red[y].txt", "Chỉ là ghi chú.".encode(), None),
     ('"><img src=x onerror=alert(1)>.pdf', b"%PDF-1.4 broken", "Không đọc được tệp .pdf."),
-    ("chuong-trinh.exe", b"MZ\x90\x00", "Chỉ nhận tệp .txt, .docx hoặc .pdf."),
+    ("chuong-trinh.exe", b"MZ\x90\x00", "Chỉ nhận tệp .txt, .md, .docx, .pdf hoặc .html."),
     ("../../../../tmp/evil.txt", b"", "Tệp rỗng."),
 ]
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from eval.golden_trees import GOLDEN_DIR, score
+from index.errors import NoClausesError
 from index.load import clean_text, load_document
 from index.parse import parse_clauses, parse_document
 from index.report import longest_paragraph, make_report, words_lost
@@ -146,11 +147,19 @@ def test_document_without_dieu():
 
 
 def test_text_without_structure_is_indexed_as_paragraphs_with_a_notice():
-    result = parse_document(clean_text("Hôm nay trời đẹp.\nChúng tôi đi chơi.\n\nBuổi chiều mưa to."))
-    assert [(c.clause_id, c.label) for c in result.clauses] == [("G1", "đoạn 1"), ("G2", "đoạn 2")]
-    assert result.clauses[1].text == "Buổi chiều mưa to."
+    text = ("ỦY BAN NHÂN DÂN TỈNH A\nSố: 5/TB-UBND\n\nTHÔNG BÁO\nVề lịch tiếp công dân\n\n"
+            "Ủy ban nhân dân tỉnh thông báo lịch tiếp công dân tháng 12.\n\nĐề nghị các cơ quan thực hiện.")
+    result = parse_document(clean_text(text))
+    assert [c.clause_id for c in result.clauses] == ["G1", "G2", "G3", "G4"]
+    assert result.clauses[3].text == "Đề nghị các cơ quan thực hiện." and result.clauses[3].label == "đoạn 4"
     assert [w.code for w in result.warnings] == ["no_structure"]
     assert "chia theo đoạn" in result.warnings[0].message_vi()
+
+
+def test_text_that_is_no_administrative_document_is_refused():
+    with pytest.raises(NoClausesError) as err:
+        parse_clauses(clean_text("Hôm nay trời đẹp.\nChúng tôi đi chơi công viên."))
+    assert "Không nhận ra văn bản hành chính" in err.value.user_message
 
 
 # -- synthetic variants of the seed: each failure of a real copy, reproduced -------------------

@@ -65,7 +65,9 @@ def document_picker(assistant) -> str | None:
 
 
 def _title(doc: dict) -> str:
-    """'Số: 412/NQ-HĐND Hưng Yên, ngày … NGHỊ QUYẾT Về …' -> 'Nghị quyết 412/NQ-HĐND — Về …'."""
+    """'Nghị quyết 412/NQ-HĐND — Về nhiệm vụ …' (from the index manifest; older manifests: the header)."""
+    if doc.get("display"):
+        return doc["display"]
     title = doc.get("title") or doc["key"]
     number = re.search(r"Số:?\s*([\w/.-]+)", title)
     about = re.search(r"NGHỊ QUYẾT\s+(.*)$", title)
@@ -109,8 +111,8 @@ def uploader(assistant, settings) -> None:
     with st.expander("Thêm nghị quyết", icon=":material/note_add:"):
         # A new key after each upload empties the widget once the file is in the index.
         round_ = st.session_state.setdefault("upload_round", 0)
-        upload = st.file_uploader(f"Tệp .txt, .docx hoặc .pdf (tối đa {limit_mb} MB)",
-                                  type=["txt", "docx", "pdf"], key=f"doc_upload-{round_}")
+        upload = st.file_uploader(f"Tệp .txt, .md, .docx, .pdf hoặc .html (tối đa {limit_mb} MB)",
+                                  type=["txt", "md", "docx", "pdf", "html", "htm"], key=f"doc_upload-{round_}")
         if upload is None:
             return
         if st.button("Thêm và xây lại chỉ mục", icon=":material/upload_file:", key="add_doc", type="primary"):
@@ -135,11 +137,11 @@ def add_document(name: str, data: bytes, settings) -> bool:
     """Check, store under <index_dir>/../documents and rebuild with every indexed source plus this one."""
     from assistant.service import indexed_sources
     from index.load import MAX_DOCUMENT_BYTES, SUPPORTED_SUFFIXES, load_document
-    from index.parse import parse_clauses
+    from index.parse import parse_document
 
     file_name = safe_file_name(name)
-    if Path(file_name).suffix not in SUPPORTED_SUFFIXES:
-        st.error("Chỉ nhận tệp .txt, .docx hoặc .pdf.")
+    if Path(file_name).suffix.lower() not in SUPPORTED_SUFFIXES:
+        st.error("Chỉ nhận tệp .txt, .md, .docx, .pdf hoặc .html.")
         return False
     if len(data) > MAX_DOCUMENT_BYTES:
         st.error(f"Tệp quá lớn (tối đa {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB).")
@@ -152,7 +154,8 @@ def add_document(name: str, data: bytes, settings) -> bool:
         with tempfile.TemporaryDirectory(dir=folder) as tmp:
             candidate = Path(tmp) / file_name
             candidate.write_bytes(data)
-            parse_clauses(load_document(candidate))  # refuse what is not a resolution before touching anything
+            parsed = parse_document(load_document(candidate))  # refuse what cannot be read before touching anything
+            st.session_state["upload_warnings"] = [w.message_vi() for w in parsed.warnings]
             digest = hashlib.sha256(data).hexdigest()
             if target.exists() and hashlib.sha256(target.read_bytes()).hexdigest() != digest:
                 target = _free_name(target)
@@ -209,6 +212,13 @@ def _build(settings, sources: list[Path], *, force: bool = False) -> bool:
     st.session_state["upload_round"] = st.session_state.get("upload_round", 0) + 1
     st.session_state["flash"] = (f"Đã xây chỉ mục: {report.documents} văn bản, {report.clauses} điều khoản "
                                  f"({report.seconds:.0f} giây).")
+    notes = [f"Không nạp được {f.source.name}: {f.user_message}" for f in report.failed]
+    warnings = st.session_state.pop("upload_warnings", [])
+    if warnings:
+        notes.append(f"Văn bản vừa tải lên có {len(warnings)} điểm cấu trúc được tự xử lý:")
+        notes += [f"- {w}" for w in warnings[:15]] + ([f"- … và {len(warnings) - 15} điểm khác"] if len(warnings) > 15 else [])
+    if notes:
+        st.session_state["flash_notes"] = notes
     st.rerun()
     return True  # not reached: st.rerun() raises
 
@@ -223,6 +233,8 @@ def render(settings) -> tuple[str, object]:
         document_picker(assistant)
         if flash := st.session_state.pop("flash", None):
             st.success(flash)
+        if notes := st.session_state.pop("flash_notes", None):
+            st.warning("\n\n".join(escape_markdown(n) for n in notes))
         status(assistant, settings)
         uploader(assistant, settings)
     return page, assistant
