@@ -1,8 +1,8 @@
 """Compare the parser with the golden trees in tests/golden/corpus (written blind from the documents).
 
-    python -m eval.golden_trees [--show N]
+    python -m eval.golden_trees [--show N] [NAME …]
 
-Prints, per document: golden units, the share whose id exists with the same first words,
+Prints, for the development corpus and the held-out documents, per document: golden units, the share whose id exists with the same first words,
 missing and extra ids, warnings, words lost, the longest clause against the longest paragraph.
 """
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,10 @@ from index.load import load_document
 from index.parse import parse_document
 from index.report import longest_paragraph, words_lost
 
-GOLDEN_DIR = Path(__file__).resolve().parent.parent / "tests" / "golden" / "corpus"
+TESTS = Path(__file__).resolve().parent.parent / "tests"
+GOLDEN_DIR = TESTS / "golden" / "corpus"  # the 18 documents the parser was developed on
+HELDOUT_DIR = TESTS / "golden" / "heldout"  # documents the parser was never tuned on
+SETS = {"corpus": (GOLDEN_DIR, TESTS / "corpus"), "heldout": (HELDOUT_DIR, TESTS / "corpus_heldout")}
 _EDGE = "“”\"'()[],.;:…"
 
 
@@ -80,30 +84,35 @@ def score(source: Path, golden_file: Path) -> DocScore:
 
 
 def main(argv: list[str] | None = None) -> int:
-    corpus_dir = GOLDEN_DIR.parent.parent / "corpus"  # the vendored corpus (tests/corpus)
-
     ap = argparse.ArgumentParser()
     ap.add_argument("--show", type=int, default=0, help="print up to N differences per document")
     ap.add_argument("names", nargs="*")
     args = ap.parse_args(argv)
-    total_g = total_r = 0
-    print(f"{'document':<58} {'units':>5} {'right':>6} {'miss':>4} {'extra':>5} {'warn':>4} {'lost':>4} {'longest':>8} {'para':>6}")
-    for gf in sorted(GOLDEN_DIR.glob("*.json")):
-        if args.names and not any(n in gf.stem for n in args.names):
+    for set_name, (golden_dir, corpus_dir) in SETS.items():
+        files = sorted(golden_dir.glob("*.json"))
+        if not files:
             continue
-        s = score(corpus_dir / f"{gf.stem}.txt", gf)
-        total_g += s.golden
-        total_r += s.right
-        print(f"{gf.stem:<58} {s.golden:>5} {s.share:>6.3f} {len(s.missing):>4} {len(s.extra):>5} "
-              f"{s.warnings:>4} {s.lost:>4} {s.longest_clause:>8} {s.longest_paragraph:>6}")
-        if args.show:
-            for cid in s.missing[: args.show]:
-                print(f"    missing {cid}")
-            for cid in s.extra[: args.show]:
-                print(f"    extra   {cid}")
-            for cid, want, got in s.wrong_words[: args.show]:
-                print(f"    words   {cid}: want {want!r} got {got!r}")
-    print(f"overall {total_r}/{total_g} = {total_r / max(total_g, 1):.3f}")
+        total_g = total_r = 0
+        print(f"\n[{set_name}] {'document':<50} {'units':>5} {'right':>6} {'miss':>4} {'extra':>5} {'warn':>4} "
+              f"{'lost':>4} {'longest':>8} {'para':>6} {'ms':>5}")
+        for gf in files:
+            if args.names and not any(n in gf.stem for n in args.names):
+                continue
+            started = time.perf_counter()
+            s = score(corpus_dir / f"{gf.stem}.txt", gf)
+            ms = (time.perf_counter() - started) * 1000
+            total_g += s.golden
+            total_r += s.right
+            print(f"{gf.stem[:60]:<60} {s.golden:>5} {s.share:>6.3f} {len(s.missing):>4} {len(s.extra):>5} "
+                  f"{s.warnings:>4} {s.lost:>4} {s.longest_clause:>8} {s.longest_paragraph:>6} {ms:>5.0f}")
+            if args.show:
+                for cid in s.missing[: args.show]:
+                    print(f"    missing {cid}")
+                for cid in s.extra[: args.show]:
+                    print(f"    extra   {cid}")
+                for cid, want, got in s.wrong_words[: args.show]:
+                    print(f"    words   {cid}: want {want!r} got {got!r}")
+        print(f"overall [{set_name}] {total_r}/{total_g} = {total_r / max(total_g, 1):.3f}")
     return 0
 
 

@@ -117,8 +117,10 @@ def run_eval(assistant, questions: list[dict], *, progress: Progress | None = No
     rows: dict[str, list[dict]] = {"system": [], **{name: [] for name in others}}
     backends: Counter = Counter()
     try:
+        keys = {d["key"] for d in assistant.index.documents}
         for q in questions:
-            result, search_text = run_system(assistant, q, sources, doc)
+            qdoc = doc or question_doc(q, keys)
+            result, search_text = run_system(assistant, q, sources, qdoc)
             backends[result.get("backend", "error")] += 1
             rows["system"].append(score_question(q, result) | _extra(result))
             done += 1
@@ -155,6 +157,21 @@ def run_eval(assistant, questions: list[dict], *, progress: Progress | None = No
         "systems": systems,
         "results": rows,
     }
+
+
+def question_doc(question: dict, keys: set[str]) -> str | None:
+    """The indexed document a question is asked of ('doc': its file name), as an official scopes the chat.
+
+    >>> question_doc({"doc": "NQ 412-2023 Hưng Yên.txt"}, {"nq-412-2023-hung-yen"}), question_doc({}, set())
+    ('nq-412-2023-hung-yen', None)
+    """
+    from index.build import document_key
+
+    name = question.get("doc")
+    if not name:
+        return None
+    key = document_key(Path(name))
+    return key if key in keys else None
 
 
 def _warm_up(assistant, questions: list[dict], doc: str | None) -> None:
