@@ -352,7 +352,7 @@ def _join_page_cuts(lines: list[str]) -> list[str]:
 def _starts_lower(line: str) -> bool:
     """A lower-case word, not a lettered point like 'a) …'."""
     first = line[0]
-    return first.isalpha() and first.islower() and not re.match(r"^\w\)", line)
+    return first.isalpha() and first.islower() and not re.match(r"^\w\)|^[a-zđ]\.\s+[A-ZĐÀ-Ỹ]", line)
 
 
 def load_document(path: Path) -> str:

@@ -45,7 +45,7 @@ _PATTERNS = [
     ("M", re.compile(r"^()(\d{1,2}(?:\.\d{1,2}){1,2})(?!\d)(\.?)\s*(.*)$")),
     ("K", re.compile(r"^()(\d{1,2})\.(?![\d.])\s*(.*)$")),
     ("S", re.compile(r"^()([IVXL]{1,6})\s*[.\-–]\s*(.*)$")),
-    ("P", re.compile(r"^()([a-zđ])\)\s*(.*)$")),
+    ("P", re.compile(r"^()([a-zđ])(?:\)|\.(?=\s+[A-ZĐÀ-Ỹ]))\s*(.*)$")),
     ("CT", re.compile(r"^\(()(\d{1,3})\)\s*(.*)$")),
     ("B", re.compile(r"^([-–—])\s*(?=\w)()(.*)$")),
     ("B+", re.compile(r"^(\+)\s*(?=\w)()(.*)$")),
@@ -338,8 +338,8 @@ def _split_glued_roman(numeral: str, rest: str) -> tuple[str | None, str]:
 def _prepare(lines: list[str]) -> list[str]:
     """Join what the source split: 'Điều' + '1. …', 'Phụ' + 'lục I', a lone '1.' + its text.
 
-    >>> _prepare(["Điều", "2. Giao", "", "1.", "Mục đích", "c) Bãi bỏ Điều", "12."])
-    ['Điều 2. Giao', '', '1. Mục đích', 'c) Bãi bỏ Điều', '12.']
+    >>> _prepare(["Điều", "2. Giao", "", "1.", "Mục đích", "c) Bãi bỏ Điều", "12.", "Chương", "II"])
+    ['Điều 2. Giao', '', '1. Mục đích', 'c) Bãi bỏ Điều', '12.', 'Chương II']
     """
     out: list[str] = []
     i = 0
@@ -347,7 +347,8 @@ def _prepare(lines: list[str]) -> list[str]:
         line = lines[i]
         nxt = lines[i + 1] if i + 1 < len(lines) else ""
         prev = out[-1] if out else ""
-        if line in ("Điều", "ĐIỀU") and re.match(r"^\d+\s*[.:]|^\d+$", nxt):
+        if line in ("Điều", "ĐIỀU") and re.match(r"^\d+\s*[.:]|^\d+$", nxt) or (
+                line in ("Chương", "CHƯƠNG") and re.match(r"^([IVXLC]+|\d{1,2})\b", nxt)):
             out.append(f"{line} {nxt}")
             i += 2
             continue
@@ -548,7 +549,10 @@ class _Parser:
         if kind == "P":
             if previous is None and frame.quoted:
                 return ""
-            return "" if _letter_ok(previous[0] if previous else None, number) else None
+            if _letter_ok(previous[0] if previous else None, number):
+                return ""
+            skipped = previous and any(_letter_ok(previous[0], mid) and _letter_ok(mid, number) for mid in LATIN_LETTERS + "đ")
+            return "gap" if skipped and after_break and re.match(f"[{_UPPER}]", rest[:1]) else None
         if kind == "M":
             if previous is None:
                 return "" if pos[-1] == 1 or frame.quoted else None
@@ -641,14 +645,20 @@ def parse_document(text: str) -> ParseResult:
             main_closing = False
             prev_line = line
             continue
-        elif line and not frame.quoted and line[:1] == "“" \
-                and p.current is not None and p.current.last_line().endswith(":"):
+        elif line and not frame.quoted and line[:1] == "“" and p.current is not None and (
+                p.current.last_line().endswith(":") or match_marker(line[1:].lstrip()) is not None):
             p.open_quote()
             p.frame.balance = _quote_balance(line)
             if not p.try_marker(line, ""):
                 p.current.add(line)
             if p.frame.balance <= 0:
                 p.frames.pop()
+            prev_line = line
+            continue
+        elif line and frame.quoted and _resumes_outer(p, line, prev_line):
+            p.warn("unclosed_quote", f"đóng trước “{line[:20]}”")
+            p.frames = p.frames[:-1]
+            p.try_marker(line, prev_line)
             prev_line = line
             continue
         elif line and p.try_marker(line, prev_line):
@@ -680,6 +690,16 @@ def parse_document(text: str) -> ParseResult:
 def parse_clauses(text: str) -> list[Clause]:
     """Parse cleaned text into clauses in document order (see ``parse_document`` for warnings)."""
     return parse_document(text).clauses
+
+
+def _resumes_outer(p: _Parser, line: str, prev_line: str) -> bool:
+    """Inside a quotation that never closed: the next Điều of the quoting document ends it."""
+    found = match_marker(line)
+    if not found or found[0] != "D" or line[:1] in _OPENQ:
+        return False
+    outer = p.frames[-2]
+    return outer.last_d > 0 and int(found[1]) == outer.last_d + 1 and (
+        prev_line == "" or bool(_ENDS_SENTENCE.search(prev_line)))
 
 
 def _starts_body(lines: list[str], i: int) -> bool:

@@ -718,3 +718,18 @@ def test_app_upload_with_an_html_name_is_stored_under_a_safe_name(index_copy, tm
     assert stored == ["img-src-x-onerror-alert-1-nq-412-ban-sao.txt"]
     keys = [d["key"] for d in read_manifest(index_dir)["documents"]]
     assert len(keys) == 2 and all(re.fullmatch(r"[a-z0-9-]+", k) for k in keys)
+
+
+@needs_app
+def test_app_upload_reports_the_parse_warnings_in_vietnamese(index_copy, tmp_path):
+    """A document whose numbering skips (Điều 1, then Điều 3) is indexed; the official is told where."""
+    from streamlit.testing.v1 import AppTest
+
+    index_dir = _copy_index(index_copy, tmp_path / "index")
+    text = ("Số: 5/QĐ-UBND\nQUYẾT ĐỊNH\nVề việc giao chỉ tiêu\nCăn cứ Luật Tổ chức chính quyền địa phương.\n"
+            "QUYẾT ĐỊNH:\nĐiều 1. Giao chỉ tiêu trồng 500 ha rừng.\nĐiều 3. Quyết định có hiệu lực từ ngày ký.\n")
+    at = AppTest.from_function(_upload_page, args=("qd-5.txt", text.encode(), index_dir), default_timeout=APP_TIMEOUT)
+    at.run()
+    assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
+    notes = at.session_state["flash_notes"]
+    assert any("số thứ tự nhảy cóc" in n and "Điều 3" in n for n in notes), notes
