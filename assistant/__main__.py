@@ -50,42 +50,87 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _batch(assistant, args) -> int:
+    """Answer a JSON-lines file; each answer is written (and flushed) as it comes, so an aborted run
+    keeps what it had; a second run with the same --out answers only what is missing there."""
     if not args.batch.is_file():
         print(f"Lỗi: không tìm thấy tệp {args.batch}", file=sys.stderr)
         return 2
+    if args.out is not None and args.out.exists() and args.out.resolve() == args.batch.resolve():
+        print("Lỗi: --out trùng với tệp câu hỏi; hãy chọn tệp khác để không ghi đè câu hỏi.", file=sys.stderr)
+        return 2
     try:
-        lines = args.batch.read_text(encoding="utf-8").splitlines()
+        # utf-8-sig: a BOM is not part of the first question; split on "\n" only, so U+2028
+        # inside a question does not cut its line in two.
+        lines = args.batch.read_text(encoding="utf-8-sig").split("\n")
     except UnicodeDecodeError:
         print(f"Lỗi: tệp {args.batch} không phải UTF-8", file=sys.stderr)
         return 2
-    out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
+    done = _answered_ids(args.out) if args.out else set()
+    if done:
+        print(f"tiếp tục: {len(done)} câu đã trả lời trong {args.out} được giữ nguyên", file=sys.stderr)
+    out = open(args.out, "a" if done else "w", encoding="utf-8") if args.out else sys.stdout
+    limit = assistant.settings.max_batch_line_chars
     failures = 0
     try:
         for n, line in enumerate(lines, 1):
             if not line.strip():
                 continue
-            item = None
-            try:
-                item = json.loads(line)
-                if not isinstance(item, dict):
-                    raise TypeError("mỗi dòng phải là một đối tượng JSON")
-                history = item.get("history") or None
-                if history is not None and not isinstance(history, list):
-                    raise TypeError("history phải là danh sách các lượt hội thoại")
-                answer = assistant.ask(item["question"], history, doc=args.doc)
-                row = {"id": item.get("id", n)} | answer.to_dict()
-            except (ValueError, KeyError, TypeError) as exc:
-                failures += 1
-                row_id = item.get("id", n) if isinstance(item, dict) else n  # keep the line's own id when it has one
-                row = {"id": row_id, "error": f"dòng {n} không hợp lệ: {exc}"}
-            except IndexingError as exc:
-                failures += 1
-                row = {"id": item.get("id", n), "error": exc.user_message}
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            row = _batch_row(assistant, args, n, line, limit, done)
+            if row is None:
+                continue
+            failures += "error" in row
+            # U+2028/U+2029 escaped: a reader that splits lines on them still sees one row per line
+            text = json.dumps(row, ensure_ascii=False).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+            out.write(text + "\n")
+            out.flush()
     finally:
         if out is not sys.stdout:
             out.close()
     return 1 if failures else 0
+
+
+def _batch_row(assistant, args, n: int, line: str, limit: int, done: set) -> dict | None:
+    """One answer row, or an error row that names the line; None when --out already holds it."""
+    from assistant.errors import AssistantError
+
+    item = None
+    try:
+        if len(line) > limit:
+            raise ValueError(f"dòng dài {len(line)} ký tự, quá giới hạn {limit}")
+        item = json.loads(line)
+        if not isinstance(item, dict):
+            raise TypeError("mỗi dòng phải là một đối tượng JSON")
+        if str(item.get("id", n)) in done:
+            return None
+        history = item.get("history") or None
+        if history is not None and not isinstance(history, list):
+            raise TypeError("history phải là danh sách các lượt hội thoại")
+        answer = assistant.ask(item["question"], history, doc=args.doc)
+        return {"id": item.get("id", n)} | answer.to_dict()
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
+        row_id = item.get("id", n) if isinstance(item, dict) else n  # keep the line's own id when it has one
+        return {"id": row_id, "error": f"dòng {n} không hợp lệ: {exc}"}
+    except (IndexingError, AssistantError) as exc:
+        return {"id": item.get("id", n), "error": exc.user_message}
+    except Exception as exc:  # a dead store or model: this line fails, the batch goes on
+        logging.getLogger("assistant").warning("batch line %d failed: %r", n, exc)
+        return {"id": item.get("id", n) if isinstance(item, dict) else n,
+                "error": "Không trả lời được câu này lúc này (lỗi hệ thống); hãy chạy lại sau."}
+
+
+def _answered_ids(path: Path) -> set[str]:
+    """Ids already answered (without error) in an earlier run's output."""
+    if not path.is_file():
+        return set()
+    ids = set()
+    for line in path.read_text(encoding="utf-8", errors="replace").split("\n"):
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(row, dict) and "error" not in row and "id" in row:
+            ids.add(str(row["id"]))
+    return ids
 
 
 if __name__ == "__main__":

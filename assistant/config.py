@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # Answering
     answerer: str = "extractive"  # extractive | ollama | openai | llamacpp
     max_question_chars: int = 1000
+    max_history_turns: int = 6  # a follow-up reads only the last turns …
+    max_history_chars: int = 2000  # … each cut to this length
+    max_batch_line_chars: int = 200_000  # a --batch line longer than this is refused, not parsed
     refusal_threshold: float = 0.45  # calibrated on eval/questions.jsonl (see README)
     # Cosine floor to accept a paraphrase that the fusion and the embedder both rank first;
     # None = measured per model (assistant/data/fusion_weights.json), 0 = off.

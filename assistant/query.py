@@ -160,6 +160,23 @@ def user_turns(history) -> list[dict]:
             if isinstance(t, dict) and t.get("role") == "user" and isinstance(t.get("content"), str)]
 
 
+def trim_history(history: list[dict] | None, turns: int, chars: int) -> list[dict] | None:
+    """Only the last ``turns`` turns matter to a follow-up, each cut to ``chars`` characters, so a
+    pasted megabyte of history costs what a short one does.
+
+    >>> trim_history([{"role": "user", "content": "a" * 9}] * 5, 2, 4)
+    [{'role': 'user', 'content': 'aaaa'}, {'role': 'user', 'content': 'aaaa'}]
+    """
+    if not history:
+        return history
+    kept = []
+    for turn in list(history)[-turns:]:
+        if isinstance(turn, dict) and isinstance(turn.get("content"), str):
+            turn = {**turn, "content": turn["content"][:chars]}
+        kept.append(turn)
+    return kept
+
+
 def resolve_history(text: str, history: list[dict] | None) -> tuple[str, bool]:
     """An elliptic follow-up borrows the topic of the last user turn.
 

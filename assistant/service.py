@@ -19,7 +19,7 @@ from assistant.config import Settings, get_settings
 from assistant.errors import BackendUnavailableError, EmptyQuestionError, QuestionTooLongError
 from assistant.evidence import Candidate, EvidenceSelector, wants_comparison
 from assistant.ground import guard, strip_citations
-from assistant.query import Question, analyse, normalise
+from assistant.query import Question, analyse, normalise, trim_history
 from assistant.retrieve import HybridRetriever, fusion_weights, semantic_admit
 from assistant.types import Answer, Citation
 from index.errors import IndexMismatchError, IndexMissingError
@@ -100,6 +100,7 @@ class Assistant:
     def decide(self, question: str, history: list[dict] | None = None, doc: str | None = None) -> Decision:
         """Retrieve and choose the evidence; an empty evidence list means 'not in the resolution'."""
         started = time.perf_counter()
+        history = trim_history(history, self.settings.max_history_turns, self.settings.max_history_chars)
         q = analyse(self.validate(question), history)
         hits = self.retriever.search(q.search_text, k=max(20, self.settings.top_k * 2), doc=doc)
         candidates = []

@@ -237,13 +237,25 @@ def csv_columns(year: int | None = 2024) -> list[tuple[str, str]]:
     ]
 
 
-def targets_csv(rows: list[Target], year: int | None = 2024) -> str:
-    """CSV with Vietnamese headers (write it as UTF-8 with BOM for spreadsheet programs)."""
+def csv_cell(value) -> str:
+    """A cell a spreadsheet will not run as a formula: text starting with = + - @ (or a tab or
+    carriage return) gets a leading apostrophe, as spreadsheet programs expect.
+
+    >>> csv_cell("=SUM(A1)"), csv_cell("-5%"), csv_cell("7,5-8%"), csv_cell(12)
+    ("'=SUM(A1)", "'-5%", '7,5-8%', '12')
+    """
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def targets_csv(rows: list[Target], year: int | None = 2024, sep: str = ",") -> str:
+    """CSV with Vietnamese headers (write it as UTF-8 with BOM for spreadsheet programs); ``sep=';'``
+    for spreadsheets set to Vietnamese regional settings. Cells are neutralised against formulas."""
     columns = csv_columns(year)
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([title for _, title in columns])
+    writer = csv.writer(buffer, delimiter=sep)
+    writer.writerow([csv_cell(title) for _, title in columns])
     for row in rows:
         data = row.to_dict()
-        writer.writerow([data[key] for key, _ in columns])
+        writer.writerow([csv_cell(data[key]) for key, _ in columns])
     return buffer.getvalue()

@@ -21,7 +21,7 @@ from index.parse import parse_clauses
 HERE = Path(__file__).resolve().parent
 BLIND = HERE / "blind"
 REPO = HERE.parent
-DOC_DIRS = (REPO / "data", REPO / "tests" / "corpus")
+DOC_DIRS = (REPO / "data", REPO / "tests" / "corpus", REPO / "tests" / "corpus_heldout", REPO / "tests" / "corpus_test")
 
 
 def _norm(text: str) -> str:

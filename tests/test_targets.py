@@ -144,3 +144,13 @@ def test_csv_has_a_header_and_one_line_per_target(rows):
     assert table[0][:5] == ["Số", "Lĩnh vực", "Chỉ tiêu", "Mục tiêu 2024", "Kết quả 2023"]
     assert len(table) == 22
     assert table[15][0] == "15" and table[15][3] == "giảm còn 0,71%" and table[15][6] == "D2/K2/M2.2/CT15"
+
+
+def test_csv_cells_cannot_run_as_formulas_and_the_separator_is_a_choice(rows):
+    from dataclasses import replace
+
+    hostile = [replace(rows[0], indicator='=HYPERLINK("http://x","bấm")'), replace(rows[1], indicator="@SUM(1)")]
+    table = list(csv.reader(io.StringIO(targets_csv(hostile, sep=";")), delimiter=";"))
+    cells = [cell for row in table for cell in row]
+    assert not any(cell[:1] in "=+-@" for cell in cells)
+    assert table[1][2] == "'=HYPERLINK(\"http://x\",\"bấm\")" and table[2][2] == "'@SUM(1)"

@@ -53,9 +53,11 @@ def render(assistant, settings, doc: str | None) -> None:
                 help="Mở điều khoản trong trang Tra cứu"),
         },
     )
+    sep = st.radio("Dấu phân cách trong tệp CSV", [";", ","], horizontal=True, key="csv_sep",
+                   format_func=lambda s: "dấu chấm phẩy (Excel tiếng Việt)" if s == ";" else "dấu phẩy")
     st.download_button("Tải bảng chỉ tiêu (CSV)", icon=":material/download:",
-                       data=targets_csv(rows, year).encode("utf-8-sig"), mime="text/csv", key="targets_csv",
-                       file_name=f"chi-tieu-{year or 'nghi-quyet'}.csv")
+                       data=targets_csv(rows, year, sep=sep).encode("utf-8-sig"), mime="text/csv",
+                       key="targets_csv", file_name=f"chi-tieu-{year or 'nghi-quyet'}.csv")
 
     selected = list(getattr(getattr(event, "selection", None), "rows", []) or [])
     if selected:
