@@ -83,7 +83,9 @@ def document_key(path: Path) -> str:
 
 
 def parse_documents(files: list[Path], *, strict: bool = False) -> tuple[list[ParsedDocument], list[FailedDocument]]:
-    """Load and parse every file; one that fails is reported and left out (``strict``: raise instead)."""
+    """Load and parse every file; one that fails is reported and left out (``strict``, or a single
+    file: its own error is raised)."""
+    strict = strict or len(files) == 1
     docs: list[ParsedDocument] = []
     failed: list[FailedDocument] = []
     seen: set[str] = set()
@@ -95,7 +97,7 @@ def parse_documents(files: list[Path], *, strict: bool = False) -> tuple[list[Pa
         except IndexingError as exc:
             if strict:
                 raise
-            log.warning("left out %s: %s", path, exc)
+            log.info("left out %s: %s", path, exc)
             failed.append(FailedDocument(path, str(exc), exc.user_message))
             continue
         except Exception as exc:  # a parser bug on one document must not stop the others

@@ -112,3 +112,21 @@ def real_assistant(real_settings):
     from assistant.service import Assistant
 
     return Assistant.load(real_settings)
+
+
+# -- test tiers -------------------------------------------------------------------------------
+# Default loop for a developer: pytest -m "not (model or browser or llm or server)" (fakes, parser,
+# units: seconds). .ci/run runs every tier through scripts/test.sh.
+_MODEL_FIXTURES = {"real_settings", "real_assistant", "index_copy", "app_settings", "app_env"}
+_MODULE_TIERS = {"test_llm_real": "llm", "test_chroma_server": "server",
+                 "test_browser": "browser", "test_quality_gate": "model"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1]
+        tier = _MODULE_TIERS.get(module)
+        if tier:
+            item.add_marker(getattr(pytest.mark, tier))
+        if _MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.model)

@@ -29,7 +29,7 @@ def test_corpus_is_present_with_a_golden_tree_each():
     assert {p.stem for p in CORPUS} == {p.stem for p in GOLDEN_DIR.glob("*.json")}
 
 
-GOLDEN_CASES = [(corpus / f"{g.stem}.txt", g) for name, (golden, corpus) in SETS.items()
+GOLDEN_CASES = [(corpus / f"{g.stem}.txt", g) for name, (golden, corpus) in SETS.items() if name != "test"
                 for g in sorted(golden.glob("*.json"))]
 
 
@@ -41,6 +41,30 @@ def test_real_document_matches_its_blind_golden_tree(path, golden):
     s = score(path, golden)
     assert s.share >= 0.98, (s.missing[:5], s.extra[:5], s.wrong_words[:5])
     assert s.lost == 0
+
+
+def _frozen_files() -> list[Path]:
+    golden, corpus = SETS["test"]
+    return sorted(golden.glob("*.json")) + sorted(corpus.glob("*.txt"))
+
+
+def test_parse_test_split_is_frozen():
+    """The test documents are only ever run to report: their hashes are pinned, so nobody edits them."""
+    import hashlib
+
+    pinned = dict(line.split("  ")[::-1] for line in (SETS["test"][0] / "SHA256SUMS").read_text().splitlines())
+    actual = {str(p.relative_to(GOLDEN_DIR.parent.parent)): hashlib.sha256(p.read_bytes()).hexdigest()
+              for p in _frozen_files()}
+    assert actual == pinned
+
+
+def test_parse_test_split_reaches_98_percent_overall():
+    """Reported, not tuned on: six documents no one looked at to fix the parser."""
+    golden, corpus = SETS["test"]
+    scores = [score(corpus / f"{g.stem}.txt", g) for g in sorted(golden.glob("*.json"))]
+    right, total = sum(s.right for s in scores), sum(s.golden for s in scores)
+    assert len(scores) == 6 and right / total >= 0.98, (right, total)
+    assert all(s.lost == 0 for s in scores)
 
 
 @pytest.mark.parametrize("path", [SEED] + CORPUS, ids=lambda p: p.stem[:24])
