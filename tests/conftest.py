@@ -117,7 +117,7 @@ def real_assistant(real_settings):
 # -- test tiers -------------------------------------------------------------------------------
 # Default loop for a developer: pytest -m "not (model or browser or llm or server)" (fakes, parser,
 # units: seconds). .ci/run runs every tier through scripts/test.sh.
-_MODEL_FIXTURES = {"real_settings", "real_assistant", "index_copy", "app_settings", "app_env"}
+_MODEL_FIXTURES = {"real_settings", "real_assistant", "index_copy", "app_settings", "app_env", "eval_assistant"}
 _MODULE_TIERS = {"test_llm_real": "llm", "test_chroma_server": "server",
                  "test_browser": "browser", "test_quality_gate": "model"}
 

@@ -504,6 +504,7 @@ def test_index_of_another_model_is_refused_without_rebuild(fake_index):
     assert current_generation(fake_index.index_dir) == before
 
 
+@pytest.mark.model  # loads the real embedder
 def test_cli_rebuilds_an_index_of_another_model(fake_index):
     """The CLI loads with build_if_needed: a mismatched index is rebuilt with the configured model, then used."""
     from index.store import current_generation, read_manifest

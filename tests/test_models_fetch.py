@@ -208,6 +208,7 @@ def test_real_lock_is_well_formed():
 
 # --- integration: the real EmbeddingGemma ---------------------------------------------------
 
+@pytest.mark.model  # loads the real embedder
 def test_embeddinggemma_ranks_vietnamese_paraphrase(monkeypatch):
     from assistant.config import get_settings
 
