@@ -156,12 +156,13 @@ def split_segments(text: str) -> list[str]:
 
 
 def context_year(clause_id: str, by_id: dict[str, dict]) -> str | None:
-    """The year an Điều speaks of, from its heading or lead sentence ('năm 2024')."""
+    """The year an Điều speaks of, from its heading or lead sentence ('năm 2024'); none when the
+    heading names several ('đến năm 2020 và định hướng đến năm 2030', a plan for 2026 - 2028)."""
     top = by_id.get(clause_id.split("/")[0])
     if not top:
         return None
-    found = sorted(years(f"{top.get('title', '')} {top.get('text', '').split('.')[0]}"))
-    return found[-1] if found else None
+    found = set(years(f"{top.get('title', '')} {top.get('text', '').split('.')[0]}"))
+    return next(iter(found)) if len(found) == 1 else None
 
 
 def heading_titles(clause: dict, by_id: dict[str, dict]) -> str:

@@ -1,6 +1,6 @@
 """Per-document parse and build figures for the real-document corpus (the table of issue #11).
 
-    python -m eval.corpus_build [--fake] [NAME …]
+    python -m eval.corpus_build [--fake] [--sets corpus,heldout,test] [NAME …]
 
 For each document of tests/corpus (and tests/corpus_heldout): units, warnings, words lost, parse
 time, and the time to build a fresh index of that document alone with the configured embedder
@@ -23,6 +23,7 @@ from index.report import words_lost
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--fake", action="store_true", help="hashing embedder instead of the real model")
+    ap.add_argument("--sets", default="corpus", help="comma-separated: corpus, heldout, test")
     ap.add_argument("names", nargs="*")
     args = ap.parse_args(argv)
     from assistant.config import Settings
@@ -44,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"| document | KB | units | warnings | words lost | parse ms | chunks | build s |")
     print("|---|---|---|---|---|---|---|---|")
     for set_name, (_golden, corpus_dir) in SETS.items():
+        if set_name not in args.sets.split(","):
+            continue
         for path in sorted(corpus_dir.glob("*.txt")):
             if args.names and not any(n in path.stem for n in args.names):
                 continue

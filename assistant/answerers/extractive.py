@@ -15,7 +15,7 @@ def _quote(cand: Candidate) -> str:
 def _sentence(cand: Candidate, with_year: bool) -> str:
     quote = re.sub(r"[\s.;,:]+$", "", _quote(cand))
     prefix = ""
-    if with_year and cand.context_year and cand.context_year not in years(quote):
+    if with_year and cand.context_year and not years(quote):  # a quote that names its own year keeps it alone
         prefix = f"Năm {cand.context_year}: "
     return f"{prefix}{quote} ({cand.label})."
 
