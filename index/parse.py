@@ -176,8 +176,7 @@ class _Open:
 
     def starts_with_subheading(self) -> bool:
         """The last paragraph is an unnumbered '* Phân theo lĩnh vực' sub-heading."""
-        last = [line for line in self.paragraphs[-1]] or (self.paragraphs[-2] if len(self.paragraphs) > 1 else [])
-        run = self.run or last
+        run = self.run
         return bool(run) and run[0].startswith("* ") and sum(len(l.split()) for l in run) <= 15
 
     def looks_like_heading(self) -> bool:
@@ -268,7 +267,6 @@ def _own_label(clause: Clause) -> str:
     if kind in SECTION_LABELS:
         return SECTION_LABELS[kind]
     return {
-        "A": number,
         "G": f"đoạn {number}",
         "C": f"Chương {number}",
         "D": f"Điều {number}",
@@ -767,8 +765,6 @@ def _attachment_name(clause: Clause, text: str, main_number: str) -> str:
         main_number = f"{own.group(1)} {own.group(2)}"
     name = m.group(0).strip().rstrip(".:")
     name = name[:1].upper() + name[1:].lower() if name.isupper() else name
-    if not re.search(r"\d|\b[IVXL]+$", name):
-        name = name.split(" ")[0] + (" " + " ".join(name.split(" ")[1:]) if len(name.split()) > 1 else "")
     return f"{name} kèm theo {main_number}" if main_number else name
 
 
@@ -795,21 +791,15 @@ def _finish(p: _Parser) -> None:
         clause.title = title
         clause.text = "\n".join(paragraphs)
     main_number = _main_number(p)
-    for clause in p.clauses:
-        if clause.kind == "A":
-            clause.number = _attachment_name(clause, clause.text, main_number)
+    names = {c.clause_id: _attachment_name(c, c.text, main_number) for c in p.clauses if c.kind == "A"}
     for clause in p.clauses:
         chain = []
         cid: str | None = clause.clause_id
         while cid is not None:
             node = p.by_id[cid]
-            chain.append(_own_label(node) if node.kind != "CLOSING" or node.parent is None
-                         else "phần kết")
+            chain.append(names.get(cid) or _own_label(node))
             cid = node.parent
         clause.label = ", ".join(chain)
-    for clause in p.clauses:
-        if clause.kind == "A":
-            clause.number = clause.clause_id[1:]
 
 
 def _split_title(clause: Clause, opened: _Open, paragraphs: list[str]) -> tuple[str, list[str]]:

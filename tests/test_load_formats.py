@@ -29,15 +29,16 @@ def _write_docx(path, header: list[list[str]], body: list[str], signature: list[
     import docx
 
     document = docx.Document()
-    for cells in (header,):
-        table = document.add_table(rows=1, cols=len(cells))
-        for cell, lines in zip(table.rows[0].cells, cells):
+
+    def table(cells: list[list[str]]) -> None:
+        row = document.add_table(rows=1, cols=len(cells)).rows[0]
+        for cell, lines in zip(row.cells, cells):
             cell.text = "\n".join(lines)
+
+    table(header)
     for para in body:
         document.add_paragraph(para)
-    table = document.add_table(rows=1, cols=len(signature))
-    for cell, lines in zip(table.rows[0].cells, signature):
-        cell.text = "\n".join(lines)
+    table(signature)
     document.save(path)
 
 
