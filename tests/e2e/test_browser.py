@@ -145,7 +145,7 @@ def test_script_is_shown_as_text(page, app_url):
     _ask(page, SCRIPT)
     shown = page.locator('[data-testid="stChatMessage"]').get_by_text(SCRIPT, exact=True)
     shown.wait_for(timeout=ANSWER_TIMEOUT_MS)
-    page.locator('[data-testid="stChatMessage"]').filter(has_text="Nghị quyết không quy định").wait_for()
+    page.locator('[data-testid="stChatMessage"]').filter(has_text="Nghị quyết không quy định").last.wait_for()
     _settle(page)
     page.wait_for_timeout(500)
     assert page.dialogs == []  # type: ignore[attr-defined]
@@ -251,8 +251,12 @@ def test_add_a_resolution(page, app_url, tmp_path):
     page.get_by_role("option", name="Nghị quyết 07/NQ-HĐND — Về kế hoạch trồng cây xanh năm 2025").click()
     _settle(page)
     _ask(page, "Tỷ lệ che phủ cây xanh đô thị năm 2025 là bao nhiêu?")
-    page.locator('[data-testid="stChatMessage"]').filter(has_text="35%").wait_for(timeout=ANSWER_TIMEOUT_MS)
+    page.locator('[data-testid="stChatMessage"]').filter(has_text="35%").last.wait_for(timeout=ANSWER_TIMEOUT_MS)
     _settle(page)
+    # While a run finishes Streamlit can show the answer being written next to the stale one; once
+    # settled there is exactly one answer, and it cites the new document's clause.
+    answers = page.locator('[data-testid="stChatMessage"]').filter(has_text="35%")
+    assert answers.count() == 1
     _go(page, "Chỉ tiêu 2024", "Chỉ tiêu chủ yếu năm 2025")
     _shot(page, "07-them-nghi-quyet")
     assert page.locator('[data-testid="stException"]').count() == 0
