@@ -51,10 +51,8 @@ class Settings(BaseSettings):
     max_history_turns: int = 6  # a follow-up reads only the last turns …
     max_history_chars: int = 2000  # … each cut to this length
     max_batch_line_chars: int = 200_000  # a --batch line longer than this is refused, not parsed
-    refusal_threshold: float = 0.45  # calibrated on eval/questions.jsonl (see README)
-    # Cosine floor to accept a paraphrase that the fusion and the embedder both rank first;
-    # None = measured per model (assistant/data/fusion_weights.json), 0 = off.
-    semantic_admit: float | None = None
+    # Whether to answer is decided by the fitted calibration of the embedding model
+    # (assistant/data/calibration/<model>.json, written by python -m eval.calibrate).
     llm_model: str = "qwen2.5:1.5b"
     llm_base_url: str | None = None
     llm_api_key: str | None = None

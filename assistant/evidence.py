@@ -2,9 +2,9 @@
 
 Retrieval ranks clauses; here each candidate clause is cut into segments
 (sentences, or ';'-separated items) and scored on how much of the question it
-covers. A candidate is eligible only if it satisfies what the question pins
-down: the year asked about, a figure when a figure is asked for, and any
-proper name the question uses.
+covers, and what the question pins down is checked (the year asked about, a
+figure when a figure is asked for). Whether that makes it ineligible or only
+less likely is the calibrated decision's business (assistant/choose.py).
 """
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from assistant.query import QUESTION_WORDS, QUESTION_WORDS_ACCENTED, Question, abbreviations, has_number, years
+from assistant.query import (QUESTION_WORDS, QUESTION_WORDS_ACCENTED, Question, abbreviations, expand_abbreviations,
+                             has_number, years)
 from index.lexical import fold_iy, strip_accents
 
 
@@ -59,13 +60,15 @@ def with_plain(terms: set[str]) -> set[str]:
     return terms | {"~" + strip_accents(t) for t in terms}
 
 
-def content_terms(question: Question, accented: bool) -> list[str]:
+def content_terms(question: Question, accented: bool, own: bool = False) -> list[str]:
     """Topic terms of the question: syllables and adjacent pairs, asking words, years and
-    expanded abbreviations out."""
+    expanded abbreviations out. ``own``: of the question alone, without what a follow-up borrowed
+    from the history."""
+    text = expand_abbreviations(question.text) if own else question.search_text
     expanded = {strip_accents(k) for k in abbreviations()}
     stop = _FOLDED_STOP[accented]
     runs: list[list[str]] = [[]]
-    for syl in syllables_for(question.search_text, accented):
+    for syl in syllables_for(text, accented):
         plain = strip_accents(syl)
         if syl == "|" or syl in stop or plain in expanded or re.fullmatch(r"(19|20)\d\d", plain):
             runs.append([])
@@ -125,14 +128,21 @@ class Candidate:
     title: str = ""
     explicit: bool = False  # the question named this clause or part
     dense: float = 0.0  # cosine similarity to the question (0 when dense retrieval is off)
+    ranks: dict = field(default_factory=dict)  # {"bm25": 3, "dense": 1}: its rank in each signal
 
     @property
     def years(self) -> set[str]:
         """Years the quoted text speaks of: its own, else its Điều's."""
         return years(" ".join(self.chosen)) or ({self.context_year} if self.context_year else set())
-    coverage: float = 0.0
-    eligible: bool = True
-    why_not: str = ""
+    coverage: float = 0.0  # of the quoted text and headings
+    context_coverage: float = 0.0  # of the whole clause with its ancestors
+    focus: float = 0.0  # the best segment's score
+    own_coverage: float = 0.0  # coverage by the follow-up's own words (= coverage for a new question)
+    missing: float = 0.0  # weight of the heaviest question term the quote lacks, relative to the heaviest
+    absent: float = 0.0  # share of the question's topic weight its document never uses
+    probability: float = 0.0  # that this clause answers the question (assistant/calibration.py)
+    eligible: bool = True  # set by assistant/choose.py from the calibrated hard predicates
+    why_not: str = ""  # the predicate judge() found failed: "year", "no figure", "no text"
     chosen: list[str] = field(default_factory=list)
     score: float = 0.0
 
@@ -204,6 +214,10 @@ class EvidenceSelector:
         self.accented_vocabulary = set().union(*(
             terms_of(syllables_for(f"{c.get('title', '')} {c.get('text', '')}", True)) for c in clauses))
         self.vocabulary = set(df)
+        self.doc_terms: dict[str, set[str]] = {}  # accent-free syllables and pairs each document uses
+        for c in clauses:
+            self.doc_terms.setdefault(c["doc"], set()).update(
+                terms_of(syllables_plain(f"{c.get('title', '')} {c.get('text', '')}")))
         self.plain_text = " " + " ".join(
             " ".join(syllables_plain(f"{c.get('title', '')} {c.get('text', '')}")) for c in clauses) + " "
 
@@ -245,14 +259,14 @@ class EvidenceSelector:
         context_terms = terms_of(syllables_for(cand.context, accented))
         if accented:
             context_terms = with_plain(context_terms)
-        cand.coverage = sum(w for t, w in weights.items() if t in context_terms) / total
+        cand.coverage = cand.context_coverage = sum(w for t, w in weights.items() if t in context_terms) / total
         if not cand.segments:
-            cand.eligible, cand.why_not = False, "no text"
+            cand.why_not = "no text"
             return
         if question.years and not cand.explicit:
             in_context = years(cand.context) | ({cand.context_year} if cand.context_year else set())
             if not question.years & in_context:
-                cand.eligible, cand.why_not = False, "year"
+                cand.why_not = "year"
         scored = []
         for seg in cand.segments:
             seg_terms = seg.terms(accented)
@@ -270,7 +284,7 @@ class EvidenceSelector:
             scored.append((s, seg))
         by_position = list(scored)
         scored.sort(key=lambda x: -x[0])
-        best = scored[0][0]
+        best = cand.focus = scored[0][0]
         chosen = [seg for s, seg in scored if s >= max(best * 0.75, 0.05)][:2]
         top_at = next(i for i, (_, seg) in enumerate(by_position) if seg is scored[0][1])
         for j in (top_at - 1, top_at + 1):  # a figure often continues in the next item
@@ -285,7 +299,7 @@ class EvidenceSelector:
             if not numeric:
                 numeric = [seg for s, seg in scored if holds_figure(seg.text) and s >= best * 0.5][:1]
             if not numeric:
-                cand.eligible, cand.why_not = False, "no figure"
+                cand.why_not = "no figure"
             chosen = numeric or chosen
         rule = question.section_quote.get(cand.clause_id) if cand.explicit else None
         if rule:  # 'ai ký' -> the signature lines, 'hiệu lực' -> the adoption sentence
@@ -295,18 +309,30 @@ class EvidenceSelector:
         # keep document order for readability
         order = {id(seg): i for i, seg in enumerate(cand.segments)}
         cand.chosen = [seg.text for seg in sorted(chosen, key=lambda seg: order[id(seg)])]
-        if question.years and not cand.explicit and cand.eligible:
+        if question.years and not cand.explicit and not cand.why_not:
             # The year asked must be the year of the quoted text, not one named elsewhere in the
             # clause: 2023's review says 'so với năm 2022' about investment, not about revenue.
             quoted_years = years(" ".join(cand.chosen)) | ({cand.context_year} if cand.context_year else set())
             if not question.years & quoted_years:
-                cand.eligible, cand.why_not = False, "year"
+                cand.why_not = "year"
         # What must answer the question is the quoted text (under its headings), not the whole clause.
         quoted = terms_of(syllables_for(" ".join(cand.chosen) + " | " + cand.headings, accented))
         if accented:
             quoted = with_plain(quoted)
         cand.coverage = sum(w for t, w in weights.items() if t in quoted) / total
-        cand.score = 0.5 * cand.coverage + 0.5 * best
+        cand.own_coverage = cand.coverage
+        if question.followup:  # 'Còn về y tế thì sao?': does the quote speak of the new topic?
+            own = set(content_terms(question, accented, own=True))
+            if accented:
+                own = {t if t in self.accented_vocabulary else "~" + strip_accents(t) for t in own}
+            own_weight = sum(weights.get(t, 0.0) for t in own)
+            cand.own_coverage = sum(weights.get(t, 0.0) for t in own if t in quoted) / own_weight if own_weight else 0.0
+        # The heaviest topic term the quote lacks, and the topic the document never speaks of:
+        # a near miss ('the reserve within the budget') differs from its answer by one such term.
+        lacking = [w for t, w in weights.items() if t not in quoted]
+        cand.missing = max(lacking) / max(weights.values()) if lacking else 0.0
+        vocabulary = self.doc_terms.get(cand.doc, set())
+        cand.absent = sum(w for t, w in weights.items() if strip_accents(t.lstrip("~")) not in vocabulary) / total
 
     def missing_names(self, question: Question) -> list[str]:
         """Proper names in the question that the documents never mention (another province…)."""

@@ -30,13 +30,6 @@ def fusion_weights(model_name: str, bm25: float | None = None, dense: float | No
     return (measured["bm25"] if bm25 is None else bm25, measured["dense"] if dense is None else dense)
 
 
-def semantic_admit(model_name: str, setting: float | None = None) -> float | None:
-    """The measured cosine floor for admitting a paraphrase (None: lexical coverage only)."""
-    if setting is not None:
-        return setting if setting > 0 else None
-    return _calibration(model_name).get("admit")
-
-
 @dataclass
 class Retrieved:
     doc: str

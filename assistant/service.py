@@ -10,6 +10,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Iterator
 
 from assistant.answerers import Answerer, make_answerer
@@ -17,13 +18,15 @@ from assistant.answerers.extractive import ExtractiveAnswerer, compose
 from assistant.answerers.llm import cited_ids
 from assistant.config import Settings, get_settings
 from assistant.errors import BackendUnavailableError, EmptyQuestionError, QuestionTooLongError
-from assistant.evidence import Candidate, EvidenceSelector, wants_comparison
+from assistant.calibration import load_calibration
+from assistant.choose import choose
+from assistant.evidence import Candidate, EvidenceSelector
+from assistant.features import Reason
 from assistant.ground import guard, strip_citations
 from assistant.query import Question, analyse, normalise, trim_history
-from assistant.retrieve import HybridRetriever, fusion_weights, semantic_admit
+from assistant.retrieve import HybridRetriever, fusion_weights
 from assistant.types import Answer, Citation
 from index.errors import IndexMismatchError, IndexMissingError
-from index.parse import SECTION_KINDS
 
 log = logging.getLogger(__name__)
 REFUSAL = "Nghị quyết không quy định nội dung này"
@@ -34,8 +37,9 @@ class Decision:
     question: Question
     candidates: list[Candidate]
     evidence: list[Candidate]
-    reason: str
+    reason: Reason
     retrieve_ms: float
+    answerability: float = 0.0  # calibrated probability that the question is answered by the evidence
 
 
 class Assistant:
@@ -51,9 +55,13 @@ class Assistant:
         self.retriever = HybridRetriever(open_index, embedder, rrf_k=settings.rrf_k,
                                          bm25_weight=bm25_weight, dense_weight=dense_weight)
         self.selector = EvidenceSelector(open_index.clauses)
-        self.admit_floor = semantic_admit(open_index.embedding_model, settings.semantic_admit) if dense_weight else None
         self._fuller: Answerer | None = None
         self._fuller_lock = threading.Lock()
+
+    @cached_property
+    def calibration(self):
+        """The fitted decision for this index's embedder (read on the first question)."""
+        return load_calibration(self.index.embedding_model)
 
     # -- construction ---------------------------------------------------
     @classmethod
@@ -97,27 +105,36 @@ class Assistant:
             raise QuestionTooLongError(len(text), self.settings.max_question_chars)
         return text
 
-    def decide(self, question: str, history: list[dict] | None = None, doc: str | None = None) -> Decision:
-        """Retrieve and choose the evidence; an empty evidence list means 'not in the resolution'."""
-        started = time.perf_counter()
+    def candidates(self, question: str, history: list[dict] | None = None,
+                   doc: str | None = None) -> tuple[Question, list[Candidate], bool]:
+        """Retrieve and read the candidate clauses: (the analysed question, candidates in fused order,
+        whether the question names something no document mentions)."""
         history = trim_history(history, self.settings.max_history_turns, self.settings.max_history_chars)
         q = analyse(self.validate(question), history)
         hits = self.retriever.search(q.search_text, k=max(20, self.settings.top_k * 2), doc=doc)
-        candidates = []
         explicit = self._explicit_refs(q, doc)
         top = hits[0].score if hits else 1.0
-        dense = {(h.doc, h.clause_id): h.dense for h in hits}
+        by_key = {(h.doc, h.clause_id): h for h in hits}
         keys = [(d, c, top * 1.2) for d, c in explicit]
         keys += [(h.doc, h.clause_id, h.score) for h in hits if (h.doc, h.clause_id) not in set(explicit)]
+        candidates = []
         for doc_key, clause_id, score in keys:
             cand = self.selector.candidate(doc_key, clause_id, score)
             if cand is not None:
-                cand.dense = dense.get((doc_key, clause_id), 0.0)
+                hit = by_key.get((doc_key, clause_id))
+                if hit is not None:
+                    cand.dense, cand.ranks = hit.dense, dict(hit.ranks)
                 cand.explicit = (doc_key, clause_id) in explicit
                 self.selector.judge(q, cand)
                 candidates.append(cand)
-        evidence, reason = self._choose(q, candidates)
-        return Decision(q, candidates, evidence, reason, (time.perf_counter() - started) * 1000)
+        return q, candidates, bool(self.selector.missing_names(q))
+
+    def decide(self, question: str, history: list[dict] | None = None, doc: str | None = None) -> Decision:
+        """Retrieve and choose the evidence; an empty evidence list means 'not in the resolution'."""
+        started = time.perf_counter()
+        q, candidates, names_missing = self.candidates(question, history, doc)
+        evidence, reason, answerability = choose(q, candidates, self.calibration, names_missing)
+        return Decision(q, candidates, evidence, reason, (time.perf_counter() - started) * 1000, answerability)
 
     def _explicit_refs(self, q: Question, doc: str | None) -> list[tuple[str, str]]:
         """'chỉ tiêu (15)', 'mục 3.5', 'người ký' name a clause or part: look it up directly."""
@@ -127,62 +144,6 @@ class Assistant:
                 if (doc is None or key[0] == doc) and (key[1] == ref or key[1].endswith("/" + ref)):
                     found.append(key)
         return list(dict.fromkeys(found))
-
-    def _choose(self, q: Question, candidates: list[Candidate]) -> tuple[list[Candidate], str]:
-        if not candidates:
-            return [], "nothing retrieved"
-        if self.selector.missing_names(q):
-            return [], "name not in document"
-        top = max(c.retrieval for c in candidates) or 1.0
-        for c in candidates:
-            c.score = 0.5 * (c.retrieval / top) + c.score + (0.5 if c.explicit else 0.0)
-            if not c.explicit and c.clause_id in SECTION_KINDS:
-                c.score -= 0.3  # header, preamble and closing rarely answer a content question
-        eligible = [c for c in candidates
-                    if c.eligible and (c.explicit or c.coverage >= self.settings.refusal_threshold)]
-        if not eligible:
-            paraphrase = self._paraphrase(candidates)
-            if paraphrase is None:
-                reasons = {c.why_not for c in candidates[:3] if c.why_not}
-                return [], ", ".join(sorted(reasons)) or "low coverage"
-            return [paraphrase], "paraphrase"
-        eligible.sort(key=lambda c: -c.score)
-        ranked = sorted(candidates, key=lambda c: -c.score)
-        best = eligible[0]
-        evidence = [best]
-        if wants_comparison(q):
-            # One piece of evidence per year asked about ("2023 … and 2024 …"): the best for each.
-            for year in sorted(q.years):
-                if len(evidence) < 3 and year not in set().union(*(e.years for e in evidence)):
-                    # the question's words are split across the years: a looser bar for each half
-                    match = next((c for c in ranked if year in c.years and c not in evidence and c.eligible
-                                  and c.coverage >= 0.5 * self.settings.refusal_threshold), None)
-                    if match is not None:
-                        evidence.append(match)
-            if not q.years:
-                second = next((c for c in eligible[1:] if c.context_year != best.context_year), None)
-                if second is not None and second.score >= 0.6 * best.score:
-                    evidence.append(second)
-        else:
-            # Sibling clauses that answer equally well are both cited (who supervises: khoản 2 and 3).
-            for c in eligible[1:3]:
-                if c.score >= 0.92 * best.score and c.clause_id.rsplit("/", 1)[0] == best.clause_id.rsplit("/", 1)[0] \
-                        and "/" in best.clause_id:
-                    evidence.append(c)
-        return evidence, "answered"
-
-    def _paraphrase(self, candidates: list[Candidate]) -> Candidate | None:
-        """'người nghèo' for 'hộ nghèo': few shared words, but the embedder and the fusion agree on one clause.
-
-        Accepted only when it passes every other test (year, figure) and its cosine is above a floor
-        measured for the model, where no unanswerable question of the eval set reached.
-        """
-        if self.admit_floor is None:
-            return None
-        top = candidates[0]
-        if top.explicit or not top.eligible or top.clause_id in SECTION_KINDS or top.dense < self.admit_floor:
-            return None
-        return top if all(c.dense <= top.dense for c in candidates[1:]) else None
 
     def ask(self, question: str, history: list[dict] | None = None, doc: str | None = None,
             answerer: Answerer | None = None) -> Answer:
@@ -313,7 +274,7 @@ class Assistant:
 
     def _refusal(self, decision: Decision, base: dict) -> Answer:
         q = decision.question
-        year_part = f" cho năm {', '.join(sorted(q.years))}" if q.years and "year" in decision.reason else ""
+        year_part = f" cho năm {', '.join(sorted(q.years))}" if q.years and decision.reason is Reason.YEAR else ""
         related = [Citation(c.clause_id, c.label, c.clause_text[:300], round(c.retrieval, 4), c.doc)
                    for c in decision.candidates[:3]]
         text = f"{REFUSAL}{year_part}."

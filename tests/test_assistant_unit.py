@@ -145,27 +145,6 @@ def test_question_log_has_no_text_unless_allowed(tmp_settings, fake_index, fake_
     assert "question" not in record and record["question_chars"] > 10 and "cited" in record
 
 
-def test_a_paraphrase_needs_the_embedder_and_the_fusion_to_agree(tmp_settings, fake_index, fake_embedder):
-    from index.parse import SECTION_KINDS
-
-    settings = tmp_settings.model_copy(update={"semantic_admit": 0.5})
-    assistant = Assistant(settings, fake_index, fake_embedder)
-    decision = assistant.decide("Tỷ lệ hộ nghèo năm 2024 là bao nhiêu?")
-    top, other = [c for c in decision.candidates
-                  if c.eligible and not c.explicit and c.clause_id not in SECTION_KINDS][:2]
-    top.dense, other.dense = 0.7, 0.6
-    assert assistant._paraphrase([top, other]) is top
-    other.dense = 0.8  # the embedder prefers another clause: no agreement
-    assert assistant._paraphrase([top, other]) is None
-    top.dense, other.dense = 0.45, 0.3  # first for both, but below the floor
-    assert assistant._paraphrase([top, other]) is None
-    top.eligible = False  # wrong year or no figure: never rescued
-    top.dense = 0.9
-    assert assistant._paraphrase([top, other]) is None
-    off = Assistant(tmp_settings.model_copy(update={"semantic_admit": 0}), fake_index, fake_embedder)
-    assert off.admit_floor is None
-
-
 def test_i_and_y_spellings_meet():
     from assistant.evidence import syllables_plain
     from index.lexical import fold_iy, tokenize

@@ -1,0 +1,65 @@
+"""The choice across candidates: which clauses answer, or why none does.
+
+Each candidate gets the calibrated probability that it answers the question (the ranker); the
+best eligible one answers when the question's answerability, read from that candidate, reaches
+the calibrated threshold. Beside it are cited: sibling
+clauses nearly as probable (who supervises: khoản 2 and khoản 3), and for a comparison one
+clause per year asked. Nothing here is a hand-set weight: ratios and thresholds come from the
+calibration file.
+"""
+from __future__ import annotations
+
+from assistant.calibration import Calibration
+from assistant.evidence import Candidate, wants_comparison
+from assistant.features import Reason, features, reasons
+from assistant.query import Question
+
+
+def choose(question: Question, candidates: list[Candidate], calibration: Calibration,
+           names_missing: bool) -> tuple[list[Candidate], Reason, float]:
+    """(evidence, reason, answerability); empty evidence means 'not in the resolution'."""
+    if not candidates:
+        return [], Reason.NOTHING_RETRIEVED, 0.0
+    rows = features(question, candidates, names_missing)
+    for cand, row in zip(candidates, rows):
+        cand.probability = cand.score = calibration.rank(row)
+        cand.eligible = not _hard(question, cand, calibration, names_missing)
+    order = sorted((i for i, c in enumerate(candidates) if c.eligible), key=lambda i: -candidates[i].probability)
+    if not order:
+        return [], _hard(question, candidates[0], calibration, names_missing)[0], 0.0
+    eligible = [candidates[i] for i in order]
+    best = eligible[0]
+    runner_up = eligible[1].probability if len(eligible) > 1 else 0.0
+    answerability = calibration.answerable(rows[order[0]], best.probability, runner_up)
+    if answerability < calibration.threshold:
+        return [], _refusal_reason(question, candidates, names_missing), answerability
+    evidence = [best]
+    if wants_comparison(question):
+        # One clause per year asked ("2023 … and 2024 …"): the question's words are split across
+        # the years, so each half is held to its own (calibrated) share of the best clause's.
+        for year in sorted(question.years):
+            if len(evidence) < 3 and year not in set().union(*(e.years for e in evidence)):
+                match = next((c for c in eligible if year in c.years and c not in evidence
+                              and c.probability >= calibration.compare_ratio * best.probability), None)
+                if match is not None:
+                    evidence.append(match)
+    elif "/" in best.clause_id:
+        parent = best.clause_id.rsplit("/", 1)[0]
+        for c in eligible[1:3]:
+            if c.probability >= calibration.sibling_ratio * best.probability and c.doc == best.doc \
+                    and c.clause_id.rsplit("/", 1)[0] == parent:
+                evidence.append(c)
+    return evidence, Reason.ANSWERED, answerability
+
+
+def _hard(question: Question, cand: Candidate, calibration: Calibration, names_missing: bool) -> list[Reason]:
+    return [r for r in reasons(question, cand, names_missing) if r in calibration.hard]
+
+
+def _refusal_reason(question: Question, candidates: list[Candidate], names_missing: bool) -> Reason:
+    """The most telling predicate the top candidates fail; else low confidence."""
+    for cand in candidates[:3]:
+        for reason in reasons(question, cand, names_missing):
+            if reason is not Reason.NO_TEXT:
+                return reason
+    return Reason.LOW_CONFIDENCE
