@@ -9,6 +9,8 @@ calibration file.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from assistant.calibration import Calibration
 from assistant.evidence import Candidate, wants_comparison
 from assistant.features import Reason, features, reasons
@@ -16,8 +18,13 @@ from assistant.query import Question
 
 
 def choose(question: Question, candidates: list[Candidate], calibration: Calibration,
-           names_missing: bool) -> tuple[list[Candidate], Reason, float]:
-    """(evidence, reason, answerability); empty evidence means 'not in the resolution'."""
+           names_missing: bool, per_year: dict[str, list[Candidate]] | None = None
+           ) -> tuple[list[Candidate], Reason, float]:
+    """(evidence, reason, answerability); empty evidence means 'not in the resolution'.
+
+    ``per_year``: for a comparison, the candidates read as if only that year were asked
+    (Assistant.per_year); the best of them for each year not yet covered is cited too.
+    """
     if not candidates:
         return [], Reason.NOTHING_RETRIEVED, 0.0
     rows = features(question, candidates, names_missing)
@@ -35,13 +42,11 @@ def choose(question: Question, candidates: list[Candidate], calibration: Calibra
         return [], _refusal_reason(question, candidates, names_missing), answerability
     evidence = [best]
     if wants_comparison(question):
-        # One clause per year asked ("2023 … and 2024 …"): the question's words are split across
-        # the years, so each half is held to its own (calibrated) share of the best clause's.
         for year in sorted(question.years):
             if len(evidence) < 3 and year not in set().union(*(e.years for e in evidence)):
-                match = next((c for c in eligible if year in c.years and c not in evidence
-                              and c.probability >= calibration.compare_ratio * best.probability), None)
-                if match is not None:
+                match = year_partner(replace(question, years={year}), (per_year or {}).get(year, []), evidence,
+                                     calibration, names_missing)
+                if match is not None and match.probability >= calibration.compare_ratio * best.probability:
                     evidence.append(match)
     elif "/" in best.clause_id:
         parent = best.clause_id.rsplit("/", 1)[0]
@@ -50,6 +55,18 @@ def choose(question: Question, candidates: list[Candidate], calibration: Calibra
                     and c.clause_id.rsplit("/", 1)[0] == parent:
                 evidence.append(c)
     return evidence, Reason.ANSWERED, answerability
+
+
+def year_partner(asked: Question, pool: list[Candidate], evidence: list[Candidate], calibration: Calibration,
+                 names_missing: bool) -> Candidate | None:
+    """The most probable clause for one year of a comparison, not already cited."""
+    year = next(iter(asked.years))
+    taken = {(e.doc, e.clause_id) for e in evidence}
+    for cand, row in zip(pool, features(asked, pool, names_missing)):
+        cand.probability = cand.score = calibration.rank(row)
+    options = [c for c in pool if year in c.years and (c.doc, c.clause_id) not in taken
+               and not _hard(asked, c, calibration, names_missing)]
+    return max(options, key=lambda c: c.probability, default=None)
 
 
 def _hard(question: Question, cand: Candidate, calibration: Calibration, names_missing: bool) -> list[Reason]:

@@ -80,10 +80,15 @@ def content_terms(question: Question, accented: bool, own: bool = False) -> list
     return terms
 
 
-def proper_names(text: str) -> list[str]:
+def proper_names(text: str, acronyms: bool = True) -> list[str]:
     """Runs of capitalised words after the first word ('tỉnh Bắc Ninh' -> ['Bắc Ninh']) and acronyms.
 
-    A question typed (mostly) in capitals says nothing about names: it has none.
+    A question typed (mostly) in capitals says nothing about names: it has none. Without
+    ``acronyms`` an all-capital word is not part of a name: officials shorten freely (KCN, CBCCVC,
+    NN&MT), so an acronym the document never prints says nothing about what it covers.
+
+    >>> proper_names("Cụm CN của tỉnh Bắc Ninh có TP.HCM"), proper_names("Cụm CN của tỉnh Bắc Ninh", acronyms=False)
+    (['CN', 'Bắc Ninh', 'HCM'], ['Bắc Ninh'])
     """
     names: list[str] = []
     run: list[str] = []
@@ -93,7 +98,7 @@ def proper_names(text: str) -> list[str]:
         return []
     for i, word in enumerate(words):
         capital = i > 0 and word[:1].isupper() and len(word) > 1 and not word.isdigit()
-        if capital and not (word.isupper() and word.lower() in abbreviations()):
+        if capital and not (word.isupper() and (not acronyms or word.lower() in abbreviations())):
             run.append(word)
             continue
         if run:
@@ -126,14 +131,16 @@ class Candidate:
     segments: list[Segment]
     headings: str = ""
     title: str = ""
+    lead: str = ""  # the sentence its parent introduces it with ('Sửa đổi điểm b khoản 3 Điều 10 như sau:')
     explicit: bool = False  # the question named this clause or part
     dense: float = 0.0  # cosine similarity to the question (0 when dense retrieval is off)
     ranks: dict = field(default_factory=dict)  # {"bm25": 3, "dense": 1}: its rank in each signal
 
     @property
     def years(self) -> set[str]:
-        """Years the quoted text speaks of: its own, else its Điều's."""
-        return years(" ".join(self.chosen)) or ({self.context_year} if self.context_year else set())
+        """Years the quoted text speaks of: its own and its Điều's ('… tăng so với năm 2022' in the
+        review of 2023 speaks of 2023 too)."""
+        return years(" ".join(self.chosen)) | ({self.context_year} if self.context_year else set())
     coverage: float = 0.0  # of the quoted text and headings
     context_coverage: float = 0.0  # of the whole clause with its ancestors
     focus: float = 0.0  # the best segment's score
@@ -185,12 +192,36 @@ def heading_titles(clause: dict, by_id: dict[str, dict]) -> str:
     return " | ".join(t for t in titles if t)
 
 
+def lead(text: str, limit: int = 200) -> str:
+    """The sentence that introduces a list: 'Mục tiêu cụ thể đến năm 2030: a) …' -> 'Mục tiêu cụ thể đến năm 2030:'.
+
+    >>> lead("Mục tiêu cụ thể đến năm 2030: giảm 5%. Khác.")
+    'Mục tiêu cụ thể đến năm 2030:'
+    """
+    m = re.match(r"[^:.;\n]*[:.;]?", text)
+    return (m.group(0) if m else "")[:limit].strip()
+
+
+def list_lead(clause: dict, by_id: dict[str, dict]) -> str:
+    """The parent's text when it is a short lead ending in ':' that introduces this clause's list.
+
+    >>> list_lead({"parent": "K8"}, {"K8": {"text": "Sửa đổi điểm b khoản 3 Điều 10 như sau:"}})
+    'Sửa đổi điểm b khoản 3 Điều 10 như sau:'
+    """
+    parent = by_id.get(clause.get("parent") or "")
+    text = " ".join((parent or {}).get("text", "").split())
+    return text if text.endswith(":") and len(text) <= 200 else ""
+
+
 def clause_context(clause: dict, by_id: dict[str, dict]) -> str:
+    """The clause with what its ancestors say about it: their titles, the Điều's text, and each
+    lower ancestor's lead sentence (where 'đến năm 2030' or the subject of a list is stated)."""
     parts = []
     cid = clause.get("parent")
     while cid:
         parent = by_id[cid]
-        parts.append(f"{parent.get('title', '')} {parent.get('text', '') if parent['clause_id'].count('/') == 0 else ''}")
+        text = parent.get("text", "")
+        parts.append(f"{parent.get('title', '')} {text if parent['clause_id'].count('/') == 0 else lead(text)}")
         cid = parent.get("parent")
     return " ".join([clause.get("title", ""), clause.get("text", "")] + parts)
 
@@ -245,7 +276,7 @@ class EvidenceSelector:
                     for p in pieces if p]
         return Candidate(doc, clause_id, self.label(doc, clause), retrieval, text, clause_context(clause, by_id),
                          context_year(clause_id, by_id), segments, heading_titles(clause, by_id),
-                         clause.get("title", ""))
+                         clause.get("title", ""), list_lead(clause, by_id))
 
     def judge(self, question: Question, cand: Candidate) -> None:
         """Fill coverage, eligibility and the chosen segments of one candidate."""
@@ -336,7 +367,7 @@ class EvidenceSelector:
 
     def missing_names(self, question: Question) -> list[str]:
         """Proper names in the question that the documents never mention (another province…)."""
-        return [name for name in proper_names(question.text)
+        return [name for name in proper_names(question.text, acronyms=False)
                 if f" {' '.join(syllables_plain(name))} " not in self.plain_text]
 
 

@@ -41,11 +41,16 @@ class Features:
     coverage: float  # share of the question's topic weight in the quoted text and headings
     context_coverage: float  # … in the whole clause with its ancestors
     own_coverage: float  # coverage by a follow-up's own words, without the borrowed topic
+    borrowed: float  # how much of the coverage comes only from the borrowed topic (0 for a new question)
     focus: float  # the best segment's score (coverage + focus + year/figure bonuses)
+    coverage_gap: float  # the best coverage among the candidates minus this one's: standing, not level
+    own_gap: float  # … of the follow-up's own words
+    focus_gap: float  # … of the best segment's score
     missing: float  # the heaviest topic term the quote lacks, relative to the heaviest term
     absent: float  # share of the topic weight the candidate's document never uses
     explicit: float  # the question names this clause ('chỉ tiêu (15)', 'người ký')
     section: float  # header, preamble or closing
+    section_unasked: float  # … that the question does not ask about (no cue names it)
     year_asked: float
     year_mismatch: float
     figure_asked: float
@@ -82,6 +87,9 @@ def features(question: Question, candidates: list[Candidate], names_missing: boo
     """One record per candidate, in the candidates' order."""
     top = max((c.retrieval for c in candidates), default=0.0) or 1.0
     best_dense = max((c.dense for c in candidates), default=0.0)
+    best_coverage = max((c.coverage for c in candidates), default=0.0)
+    best_own = max((c.own_coverage for c in candidates), default=0.0)
+    best_focus = max((c.focus for c in candidates), default=0.0)
     rows = []
     for position, c in enumerate(candidates, 1):
         why = reasons(question, c, names_missing)
@@ -95,11 +103,16 @@ def features(question: Question, candidates: list[Candidate], names_missing: boo
             coverage=c.coverage,
             context_coverage=c.context_coverage,
             own_coverage=c.own_coverage,
+            borrowed=max(0.0, c.coverage - c.own_coverage),
             focus=c.focus,
+            coverage_gap=best_coverage - c.coverage,
+            own_gap=best_own - c.own_coverage,
+            focus_gap=best_focus - c.focus,
             missing=c.missing,
             absent=c.absent,
             explicit=float(c.explicit),
             section=float(c.clause_id in SECTION_KINDS),
+            section_unasked=float(c.clause_id in SECTION_KINDS and not c.explicit),
             year_asked=float(bool(question.years)),
             year_mismatch=float(Reason.YEAR in why),
             figure_asked=float(question.quantity),

@@ -121,9 +121,21 @@ def years(text: str) -> set[str]:
     return {m.group(0) for m in _YEAR.finditer(text)}
 
 
+# Digits that are not figures: dates, document numbers and legal references.
+_NOT_FIGURES = re.compile(
+    r"\b\d{1,2}/\d{1,2}/\d{4}\b|\bngày\s+\d{1,2}\s+tháng\s+\d{1,2}\b"
+    r"|\b\d+(?:/\d{4})?/[A-ZĐ][A-ZĐ0-9-]*\b"
+    r"|\b(?:Điều|điều|khoản|điểm|Chương|chương|Mục|mục|khóa|kỳ họp thứ|Khóa|Kỳ họp thứ)\s+[\dIVXLC]+(?:\.\d+)*\b")
+
+
 def has_number(text: str) -> bool:
-    """A figure, not just a year: 'năm 2024' alone answers no 'bao nhiêu'."""
-    return bool(_NUMBER.search(_YEAR.sub(" ", text)))
+    """A figure, not a year, a date, a document number or a legal reference: 'năm 2024' or
+    'Nghị quyết số 412/NQ-HĐND ngày 07/12/2023' answers no 'bao nhiêu'.
+
+    >>> has_number("Căn cứ Nghị quyết số 21/CT-TTg ngày 10/6/2023, khoản 3 Điều 10"), has_number("đạt 93,8%")
+    (False, True)
+    """
+    return bool(_NUMBER.search(_NOT_FIGURES.sub(" ", _YEAR.sub(" ", text))))
 
 
 @dataclass

@@ -9,7 +9,7 @@ import logging
 import re
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Iterator
 
@@ -20,7 +20,7 @@ from assistant.config import Settings, get_settings
 from assistant.errors import BackendUnavailableError, EmptyQuestionError, QuestionTooLongError
 from assistant.calibration import load_calibration
 from assistant.choose import choose
-from assistant.evidence import Candidate, EvidenceSelector
+from assistant.evidence import Candidate, EvidenceSelector, wants_comparison
 from assistant.features import Reason
 from assistant.ground import guard, strip_citations
 from assistant.query import Question, analyse, normalise, trim_history
@@ -129,11 +129,29 @@ class Assistant:
                 candidates.append(cand)
         return q, candidates, bool(self.selector.missing_names(q))
 
+    def per_year(self, q: Question, candidates: list[Candidate]) -> dict[str, list[Candidate]]:
+        """For a comparison across years, the candidates read again as if each year alone were asked:
+        each half of '2023 … so với 2024' is its own question for the ranker."""
+        if not (wants_comparison(q) and len(q.years) > 1):
+            return {}
+        out = {}
+        for year in sorted(q.years):
+            asked = replace(q, years={year})
+            fresh = []
+            for c in candidates:
+                again = self.selector.candidate(c.doc, c.clause_id, c.retrieval)
+                again.dense, again.ranks, again.explicit = c.dense, dict(c.ranks), c.explicit
+                self.selector.judge(asked, again)
+                fresh.append(again)
+            out[year] = fresh
+        return out
+
     def decide(self, question: str, history: list[dict] | None = None, doc: str | None = None) -> Decision:
         """Retrieve and choose the evidence; an empty evidence list means 'not in the resolution'."""
         started = time.perf_counter()
         q, candidates, names_missing = self.candidates(question, history, doc)
-        evidence, reason, answerability = choose(q, candidates, self.calibration, names_missing)
+        evidence, reason, answerability = choose(q, candidates, self.calibration, names_missing,
+                                                 self.per_year(q, candidates))
         return Decision(q, candidates, evidence, reason, (time.perf_counter() - started) * 1000, answerability)
 
     def _explicit_refs(self, q: Question, doc: str | None) -> list[tuple[str, str]]:

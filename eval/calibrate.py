@@ -19,7 +19,7 @@ import hashlib
 import json
 import logging
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from assistant.calibration import ANSWER_EXTRA, CALIBRATION_DIR, Calibration, Linear, answer_inputs
@@ -44,6 +44,7 @@ class Row:
     candidates: list[dict]  # {"clause_id", "features": [...], "reasons": [...], "years": [...], "label": 0/1}
     years: list[str]  # asked about
     compare: bool
+    per_year: dict = field(default_factory=dict)  # year -> candidates read as if only that year were asked
 
 
 def split_files(split: str) -> list[Path]:
@@ -96,12 +97,19 @@ def extract(assistant, questions: list[dict]) -> list[Row]:
         except AssistantError:
             question, cands, names_missing = None, [], False
         table = features(question, cands, names_missing) if cands else []
+        per_year = {}
+        for year, pool in (assistant.per_year(question, cands) if cands else {}).items():
+            asked = replace(question, years={year})
+            per_year[year] = [{"clause_id": c.clause_id, "features": f.vector(), "years": sorted(c.years),
+                               "reasons": [r.value for r in reasons(asked, c, names_missing)],
+                               "label": int(bool(q["answerable"]) and c.clause_id in ok)}
+                              for c, f in zip(pool, features(asked, pool, names_missing))]
         rows.append(Row(q["id"], bool(q["answerable"]), q.get("kind", "?"), [
             {"clause_id": c.clause_id, "features": f.vector(),
              "reasons": [r.value for r in reasons(question, c, names_missing)], "years": sorted(c.years),
              "label": int(bool(q["answerable"]) and c.clause_id in ok)}
             for c, f in zip(cands, table)], sorted(question.years) if question else [],
-            bool(question and wants_comparison(question))))
+            bool(question and wants_comparison(question)), per_year))
         if n % 50 == 0:
             print(f"  {n}/{len(questions)}", file=sys.stderr)
     return rows
@@ -271,14 +279,19 @@ def extra_citation_gain(rows: list[Row], cal: Calibration, ratio: float, compare
         top_p, top = scored[0]
         if compare or r.compare:
             if compare and r.compare:
-                covered = set(top["years"])
+                covered, taken = set(top["years"]), {top["clause_id"]}
                 for year in r.years:
                     if year in covered:
                         continue
-                    match = next((c for q, c in scored[1:] if year in c["years"] and q >= ratio * top_p), None)
-                    if match is not None:
-                        covered |= set(match["years"])
-                        gain += 1 if match["label"] else -1
+                    options = [(cal.ranker.probability(dict(zip(names, c["features"]))), c)
+                               for c in r.per_year.get(year, [])
+                               if year in c["years"] and c["clause_id"] not in taken and _eligible(c, cal.hard)]
+                    if options:
+                        q, match = max(options, key=lambda o: o[0])
+                        if q >= ratio * top_p:
+                            covered |= set(match["years"])
+                            taken.add(match["clause_id"])
+                            gain += 1 if match["label"] else -1
             continue
         if "/" not in top["clause_id"]:
             continue
@@ -348,7 +361,8 @@ def main(argv: list[str] | None = None) -> int:
     cal = replace(cal, threshold=point["threshold"])
     gains = {ratio: extra_citation_gain(dev, cal, ratio) for ratio in SIBLING_GRID}
     sibling = max(SIBLING_GRID, key=lambda g: (gains[g], g))
-    compare_gains = {ratio: extra_citation_gain(dev, cal, ratio, compare=True) for ratio in COMPARE_GRID}
+    # Dev holds few comparisons: the ratio is tuned on train and dev together.
+    compare_gains = {ratio: extra_citation_gain(train + dev, cal, ratio, compare=True) for ratio in COMPARE_GRID}
     compare = max(COMPARE_GRID, key=lambda g: (compare_gains[g], -g))  # a tie keeps every year asked
     cal = replace(cal, compare_ratio=compare)
     table = decisions(dev, cal)

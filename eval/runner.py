@@ -49,7 +49,10 @@ def load_questions(path: Path = DEFAULT_QUESTIONS) -> list[dict]:
 
 def clause_sources(clauses: list[dict]) -> dict[tuple[str, str], str]:
     """(doc, clause_id) -> the clause's text with its headings ('Điều 2 Mục tiêu… năm 2024')
-    in front: a number an answer takes from a heading is grounded too."""
+    in front, and the lead its parent introduces it with ('Sửa đổi khoản 3 Điều 10 như sau:'):
+    a number an answer takes from a heading or that lead is grounded too."""
+    from assistant.evidence import list_lead
+
     by_key = {(c["doc"], c["clause_id"]): c for c in clauses}
     sources = {}
     for key, clause in by_key.items():
@@ -60,7 +63,9 @@ def clause_sources(clauses: list[dict]) -> dict[tuple[str, str], str]:
                 break
             heads.append(f"{node['label']} {node.get('title', '')}")
             parent = node.get("parent")
-        sources[key] = "\n".join(list(reversed(heads)) + [clause.get("title", ""), clause.get("text", "")])
+        parent_node = by_key.get((key[0], clause.get("parent") or ""))
+        lead = list_lead(clause, {clause.get("parent"): parent_node}) if parent_node else ""
+        sources[key] = "\n".join(list(reversed(heads)) + [lead, clause.get("title", ""), clause.get("text", "")])
     return sources
 
 

@@ -159,9 +159,16 @@ def test_place_names_with_y_are_still_found(tmp_settings, fake_index, fake_embed
     assert assistant.selector.missing_names(analyse("Tỉnh Hưng Yên và tỉnh Hải Dương năm 2024?")) == ["Hải Dương"]
 
 
-@pytest.mark.parametrize("question", ["Năm 2023 đã giải quyết việc làm mới cho bao nhiêu người lao động?",
-                                      "Năm 2023 đã giải quyết việc lam mới cho bao nhiêu người lao động?"],
-                         ids=["written", "typed-wrong-tones"])
-def test_a_word_typed_with_a_wrong_tone_still_matches(tmp_settings, fake_index, fake_embedder, question):
-    answer = Assistant(tmp_settings, fake_index, fake_embedder).ask(question)
-    assert [c.clause_id for c in answer.citations] == ["D1/K1"] and "2,4 vạn lao động" in answer.answer
+def test_a_word_typed_with_a_wrong_tone_still_matches(tmp_settings, fake_index, fake_embedder):
+    """'việc lam' for 'việc làm': the clause is read the same as for the written question (which
+    clause then wins is the calibrated decision's, measured with the real embedder in the gate)."""
+    assistant = Assistant(tmp_settings, fake_index, fake_embedder)
+
+    def read(question):
+        _, cands, _ = assistant.candidates(question)
+        return next(c for c in cands if c.clause_id == "D1/K1")
+
+    written = read("Năm 2023 đã giải quyết việc làm mới cho bao nhiêu người lao động?")
+    typed = read("Năm 2023 đã giải quyết việc lam mới cho bao nhiêu người lao động?")
+    assert typed.coverage >= written.coverage > 0.5
+    assert any("2,4 vạn lao động" in text for text in typed.chosen) and not typed.why_not

@@ -9,7 +9,12 @@ from assistant.query import Question, years
 
 
 def _quote(cand: Candidate) -> str:
-    return " ".join(cand.chosen) if cand.chosen else cand.clause_text
+    """The chosen text, under the lead that introduces it when the clause is an item of a list
+    ('Sở Y tế:' / 'Sửa đổi điểm b khoản 3 Điều 10 như sau:' … the item): the lead says who or what."""
+    quote = " ".join(cand.chosen) if cand.chosen else cand.clause_text
+    if cand.lead and cand.lead.rstrip(":") not in quote:
+        quote = f"{cand.lead} {quote}"
+    return quote
 
 
 def _sentence(cand: Candidate, with_year: bool) -> str:
