@@ -314,7 +314,8 @@ def top1(rows: list[Row], ranker: Linear, hard) -> float:
 
 
 def search(train: list[Row], dev: list[Row], model: str, max_false_refusal: float):
-    """Every variant fitted on train and scored on dev; the best by right decisions on dev."""
+    """Every variant fitted on train and scored on dev; the best by right decisions on dev (ties: more
+    refusals right, then more predicates hard)."""
     flat = [c for r in train for c in r.candidates]
     x, y = [c["features"] for c in flat], [c["label"] for c in flat]
     rankers = {c: fit(x, y, c) for c in C_GRID}
@@ -329,7 +330,9 @@ def search(train: list[Row], dev: list[Row], model: str, max_false_refusal: floa
             for c in C_GRID:
                 cal = Calibration(model, ranker, fit(ax, ay, c), 0.5, 0.9, 0.5, frozenset(hard), {})
                 point = pick_threshold(decisions(dev, cal), max_false_refusal)
-                results.append(((point["decisions_right"], point["answered_right"]), cal, point,
+                # At equal right decisions the variant that refuses more, then the stricter one, wins:
+                # a wrong answer costs an official more than a refusal does.
+                results.append(((point["decisions_right"], point["refusal_acc"], len(hard)), cal, point,
                                 {"C_ranker": c_rank, "C_answerability": c, "label": label}))
                 print(f"hard={','.join(h.name for h in hard) or '-':<18} label={label:<10} C={c:<5} {point}")
     return max(results, key=lambda r: r[0])[1:]
