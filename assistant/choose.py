@@ -29,7 +29,7 @@ def choose(question: Question, candidates: list[Candidate], calibration: Calibra
         return [], Reason.NOTHING_RETRIEVED, 0.0
     rows = features(question, candidates, names_missing)
     for cand, row in zip(candidates, rows):
-        cand.probability = cand.score = calibration.rank(row)
+        cand.probability = calibration.rank(row)
         cand.eligible = not _hard(question, cand, calibration, names_missing)
     order = sorted((i for i, c in enumerate(candidates) if c.eligible), key=lambda i: -candidates[i].probability)
     if not order:
@@ -63,7 +63,7 @@ def year_partner(asked: Question, pool: list[Candidate], evidence: list[Candidat
     year = next(iter(asked.years))
     taken = {(e.doc, e.clause_id) for e in evidence}
     for cand, row in zip(pool, features(asked, pool, names_missing)):
-        cand.probability = cand.score = calibration.rank(row)
+        cand.probability = calibration.rank(row)
     options = [c for c in pool if year in c.years and (c.doc, c.clause_id) not in taken
                and not _hard(asked, c, calibration, names_missing)]
     return max(options, key=lambda c: c.probability, default=None)

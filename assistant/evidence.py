@@ -151,7 +151,6 @@ class Candidate:
     eligible: bool = True  # set by assistant/choose.py from the calibrated hard predicates
     why_not: str = ""  # the predicate judge() found failed: "year", "no figure", "no text"
     chosen: list[str] = field(default_factory=list)
-    score: float = 0.0
 
 
 def has_figure_in(text: str, unit: str) -> bool:

@@ -307,7 +307,7 @@ class Assistant:
 
 
 def _citations(cited: list[Candidate]) -> list[Citation]:
-    return [Citation(c.clause_id, c.label, " ".join(c.chosen) or c.clause_text, round(c.score, 4), c.doc)
+    return [Citation(c.clause_id, c.label, " ".join(c.chosen) or c.clause_text, round(c.probability, 4), c.doc)
             for c in cited]
 
 

@@ -174,8 +174,8 @@ def _code_stamp() -> str:
 
 # -- fitting and choosing ---------------------------------------------------------------------
 
-def fit(x, y, c: float) -> Linear:
-    """Logistic regression on standardised inputs."""
+def fit(x, y, c: float, names=tuple(Features.names())) -> Linear:
+    """Logistic regression on standardised inputs named ``names``."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
@@ -184,12 +184,8 @@ def fit(x, y, c: float) -> Linear:
     scale = x.std(axis=0)
     scale = np.where(scale > 0, scale, 1.0)
     model = LogisticRegression(C=c, max_iter=5000).fit((x - mean) / scale, y)
-    return Linear(tuple(NAMES_OF[x.shape[1]]), tuple(map(float, mean)), tuple(map(float, scale)),
+    return Linear(tuple(names), tuple(map(float, mean)), tuple(map(float, scale)),
                   tuple(map(float, model.coef_[0])), float(model.intercept_[0]))
-
-
-NAMES_OF = {len(Features.names()): Features.names(), len(Features.names()) + len(ANSWER_EXTRA):
-            Features.names() + list(ANSWER_EXTRA)}
 
 
 def _eligible(cand: dict, hard) -> bool:
@@ -328,7 +324,8 @@ def search(train: list[Row], dev: list[Row], model: str, max_false_refusal: floa
         for label in ("answerable", "right"):
             ax, ay, _ = answer_rows(train, ranker, hard, label)
             for c in C_GRID:
-                cal = Calibration(model, ranker, fit(ax, ay, c), 0.5, 0.9, 0.5, frozenset(hard), {})
+                answerability = fit(ax, ay, c, tuple(Features.names()) + ANSWER_EXTRA)
+                cal = Calibration(model, ranker, answerability, 0.5, 0.9, 0.5, frozenset(hard), {})
                 point = pick_threshold(decisions(dev, cal), max_false_refusal)
                 # At equal right decisions the variant that refuses more, then the stricter one, wins:
                 # a wrong answer costs an official more than a refusal does.
