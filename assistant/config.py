@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     feedback_file: Path = REPO_ROOT / "var" / "feedback.jsonl"
     log_file: Path = REPO_ROOT / "var" / "logs" / "questions.log"
     log_question_text: bool = False
+    # Office deployments: when set, adding a document or rebuilding the index in the app asks for this
+    # token (anyone may still ask questions). Unset: a single-user app on localhost.
+    admin_token: str | None = None
 
     # Embeddings: "auto" = EmbeddingGemma when fetched, else MiniLM (said visibly).
     embedding_model: str = "auto"

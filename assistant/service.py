@@ -26,7 +26,7 @@ from assistant.ground import guard, strip_citations
 from assistant.query import Question, analyse, normalise, trim_history
 from assistant.retrieve import HybridRetriever, fusion_weights
 from assistant.types import Answer, Citation
-from index.errors import IndexMismatchError, IndexMissingError
+from index.errors import IndexMismatchError, IndexMissingError, ModelMissingError
 
 log = logging.getLogger(__name__)
 REFUSAL = "Nghị quyết không quy định nội dung này"
@@ -49,7 +49,7 @@ class Assistant:
         self.index = open_index
         self.embedder = embedder
         self.answerer = answerer or ExtractiveAnswerer()
-        self.warnings = list(warnings or [])
+        self.warnings = list(warnings or []) + ([open_index.note] if getattr(open_index, "note", None) else [])
         bm25_weight, dense_weight = fusion_weights(open_index.embedding_model, settings.bm25_weight,
                                                    settings.dense_weight)
         self.retriever = HybridRetriever(open_index, embedder, rrf_k=settings.rrf_k,
@@ -65,11 +65,16 @@ class Assistant:
 
     # -- construction ---------------------------------------------------
     @classmethod
-    def load(cls, settings: Settings | None = None, *, build_if_needed: bool = True, progress=None) -> "Assistant":
-        """Open the index (building or rebuilding it first when needed) and the configured answerer."""
+    def load(cls, settings: Settings | None = None, *, build: bool = False, progress=None) -> "Assistant":
+        """Open the index read-only and the configured answerer.
+
+        Answering never writes the index: a missing, mismatched or damaged index is an error that says
+        how to rebuild (``python -m index build``, or the app's button). ``build=True`` is for tools that
+        own their index folder (eval, bench, test fixtures): build first when it cannot be opened.
+        """
         from index.build import build_index
         from index.embed import make_embedder, resolve_model_name
-        from index.store import open_index
+        from index.store import open_index, read_manifest
 
         settings = settings or get_settings()
         warnings: list[str] = []
@@ -81,7 +86,10 @@ class Assistant:
         try:
             opened = open_index(settings.index_dir, settings, model_name)
         except (IndexMissingError, IndexMismatchError) as exc:
-            if not build_if_needed:
+            if not build:
+                built_with = (read_manifest(settings.index_dir) or {}).get("embedding_model")
+                if warning and isinstance(exc, IndexMismatchError) and built_with and built_with != model_name:
+                    raise ModelMissingError(built_with, model_name, settings.models_dir) from exc
                 raise
             log.info("building index: %s", exc)
             sources = list(settings.documents) if isinstance(exc, IndexMissingError) else indexed_sources(settings)

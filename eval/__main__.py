@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         make_embedder(name, str(settings.models_dir))  # cached: Assistant.load reuses it
         model_load = time.perf_counter() - started
         started = time.perf_counter()
-        assistant = Assistant.load(settings)
+        assistant = Assistant.load(settings, build=True)
         assistant_load = time.perf_counter() - started
     except (IndexingError, ValueError) as exc:
         print(f"cannot load the assistant: {exc}", file=sys.stderr)

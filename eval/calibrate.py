@@ -123,7 +123,7 @@ def cached_rows(split: str, index_dir: Path, model: str | None, refresh: bool) -
     questions = split_questions(split)
     settings = Settings(index_dir=index_dir, documents=split_documents(split),
                         **({"embedding_model": model} if model else {}))
-    assistant = Assistant.load(settings, build_if_needed=False)
+    assistant = Assistant.load(settings)
     _cache_query_vectors(assistant.embedder, CACHE / f"queries-{assistant.index.embedding_model}.json")
     stamp = hashlib.sha256(json.dumps([questions, assistant.index.generation, Features.names(),
                                        _code_stamp()], ensure_ascii=False).encode()).hexdigest()[:16]

@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import re
+import shutil
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,19 +20,25 @@ from pathlib import Path
 from typing import Callable
 
 from index.chunks import Chunk, make_chunks
-from index.errors import DocumentError, IndexBusyError, IndexingError, IndexMismatchError, IndexMissingError
+from index.errors import (DiskFullError, DocumentError, IndexBusyError, IndexingError, IndexMismatchError,
+                          IndexMissingError, IndexUnavailableError)
 from index.lexical import strip_accents
 from index.load import load_document
 from index.meta import DocInfo, describe
 from index.parse import SCHEMA_VERSION, Clause, ParseWarning, parse_document
 from index.store import (
     CHUNKS_FILE, CLAUSES_FILE, CURRENT_FILE, MANIFEST_FILE, collection_name, collection_prefix,
-    current_generation, make_client, open_index, prune_generations, read_manifest, write_atomic, write_jsonl,
+    current_generation, disk_full, make_client, open_index, prune_generations, prune_stale, read_manifest,
+    write_atomic, write_jsonl,
 )
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
 ADD_BATCH = 256
+# Free space a build needs, from the seed's generation on disk (about 9 KB a chunk at 768 dimensions,
+# text and HNSW included), doubled: a fixed margin plus per-chunk bytes and four times the text.
+SPACE_MARGIN = 8 * 1024 * 1024
+SPACE_PER_CHUNK = 16 * 1024
 
 
 @dataclass
@@ -131,8 +138,17 @@ def fingerprint(docs: list[ParsedDocument]) -> str:
 @contextmanager
 def build_lock(index_dir: Path):
     """One builder at a time; the loser is told at once instead of waiting."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with open(index_dir / "build.lock", "w") as fh:
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        fh = open(index_dir / "build.lock", "w")
+    except OSError as exc:
+        full = disk_full(exc)
+        raise (DiskFullError if full else IndexUnavailableError)(
+            f"cannot write in {index_dir}: {exc!r}",
+            ("Ổ đĩa đã đầy" if full else "Thư mục chỉ mục không cho phép ghi (ổ đĩa chỉ đọc hoặc thiếu quyền)")
+            + ": không xây được chỉ mục. Chỉ mục hiện có vẫn được giữ nguyên.",
+        ) from exc
+    with fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -169,6 +185,7 @@ def build_index(
     n_clauses = sum(len(d.clauses) for d in docs)
 
     with build_lock(index_dir):
+        prune_stale(index_dir)  # what a killed or failed build left behind
         old = read_manifest(index_dir)
         target = f"{settings.chroma_host}:{settings.chroma_port}" if settings.chroma_host else "embedded"
         if (not force and old and old.get("fingerprint") == fp and old.get("embedding_model") == model_name
@@ -176,6 +193,7 @@ def build_index(
             return BuildReport(old["generation"], True, len(docs), n_clauses, len(chunks), 0, len(chunks),
                                time.perf_counter() - started, model_name, failed)
 
+        check_free_space(index_dir, chunks, settings)  # before the slow embedding
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
         generation = f"gen-{stamp}-{fp[:8]}"
         gen_dir = index_dir / generation
@@ -191,47 +209,60 @@ def build_index(
                 vectors[chunk.text_hash] = vector
             progress("embed", min(i + 32, len(missing)), len(missing))
 
-        gen_dir.mkdir(parents=True)
-        client = server or make_client(gen_dir, settings)
-        collection = client.create_collection(
-            collection_name(generation, index_dir),
-            metadata={"embedding_model": model_name, "schema_version": SCHEMA_VERSION, "fingerprint": fp},
-            configuration={"hnsw": {"space": "cosine"}},
-        )
-        for i in range(0, len(chunks), ADD_BATCH):
-            batch = chunks[i:i + ADD_BATCH]
-            collection.add(
-                ids=[c.chunk_id for c in batch],
-                embeddings=[vectors[c.text_hash] for c in batch],
-                documents=[c.text for c in batch],
-                metadatas=[_metadata(c) for c in batch],
+        try:
+            gen_dir.mkdir(parents=True)
+            client = server or make_client(gen_dir, settings)
+            collection = client.create_collection(
+                collection_name(generation, index_dir),
+                metadata={"embedding_model": model_name, "schema_version": SCHEMA_VERSION, "fingerprint": fp},
+                configuration={"hnsw": {"space": "cosine"}},
             )
-            progress("store", min(i + ADD_BATCH, len(chunks)), len(chunks))
+            for i in range(0, len(chunks), ADD_BATCH):
+                batch = chunks[i:i + ADD_BATCH]
+                collection.add(
+                    ids=[c.chunk_id for c in batch],
+                    embeddings=[vectors[c.text_hash] for c in batch],
+                    documents=[c.text for c in batch],
+                    metadatas=[_metadata(c) for c in batch],
+                )
+                progress("store", min(i + ADD_BATCH, len(chunks)), len(chunks))
 
-        write_jsonl(gen_dir / CLAUSES_FILE, (
-            {"doc": d.key, "doc_name": d.info.short if d.info else d.key, **c.to_dict()}
-            for d in docs for c in d.clauses
-        ))
-        write_jsonl(gen_dir / CHUNKS_FILE, (c.to_dict() for c in chunks))
-        manifest = {
-            "generation": generation,
-            "schema_version": SCHEMA_VERSION,
-            "embedding_model": model_name,
-            "embedding_dim": len(next(iter(vectors.values()))) if vectors else 0,
-            "fingerprint": fp,
-            "store": target,
-            "collection": collection_name(generation, index_dir),
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "documents": [
-                {"key": d.key, "source": str(d.source), "sha256": d.sha256, "clauses": len(d.clauses),
-                 "title": _title(d), "name": d.info.short if d.info else d.key,
-                 "display": d.info.display if d.info else d.key,
-                 "warnings": [w.message_vi() for w in d.warnings]}
-                for d in docs
-            ],
-        }
-        write_atomic(gen_dir / MANIFEST_FILE, json.dumps(manifest, ensure_ascii=False, indent=1))
-        write_atomic(index_dir / CURRENT_FILE, generation)  # the swap
+            write_jsonl(gen_dir / CLAUSES_FILE, (
+                {"doc": d.key, "doc_name": d.info.short if d.info else d.key, **c.to_dict()}
+                for d in docs for c in d.clauses
+            ))
+            write_jsonl(gen_dir / CHUNKS_FILE, (c.to_dict() for c in chunks))
+            manifest = {
+                "generation": generation,
+                "schema_version": SCHEMA_VERSION,
+                "embedding_model": model_name,
+                "embedding_dim": len(next(iter(vectors.values()))) if vectors else 0,
+                "fingerprint": fp,
+                "store": target,
+                "collection": collection_name(generation, index_dir),
+                "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "documents": [
+                    {"key": d.key, "source": str(d.source), "sha256": d.sha256, "clauses": len(d.clauses),
+                     "title": _title(d), "name": d.info.short if d.info else d.key,
+                     "display": d.info.display if d.info else d.key,
+                     "warnings": [w.message_vi() for w in d.warnings]}
+                    for d in docs
+                ],
+            }
+            write_atomic(gen_dir / MANIFEST_FILE, json.dumps(manifest, ensure_ascii=False, indent=1))
+            write_atomic(index_dir / CURRENT_FILE, generation)  # the swap
+        except BaseException as exc:
+            # Nothing half-written is left behind: the previous generation stays current.
+            shutil.rmtree(gen_dir, ignore_errors=True)
+            if server is not None:
+                _drop_quietly(server, collection_name(generation, index_dir))
+            if isinstance(exc, Exception) and disk_full(exc):
+                raise DiskFullError(
+                    f"disk full while writing {generation}: {exc!r}",
+                    "Ổ đĩa đã đầy khi đang xây chỉ mục. Chỉ mục cũ vẫn được giữ nguyên; hãy giải phóng "
+                    "dung lượng rồi xây lại.",
+                ) from exc
+            raise
         keep = {generation} | ({previous} if previous else set())
         prune_generations(index_dir, keep)
         if settings.chroma_host:
@@ -241,6 +272,28 @@ def build_index(
                  len(chunks), embedded, len(chunks) - embedded)
         return BuildReport(generation, False, len(docs), n_clauses, len(chunks), embedded,
                            len(chunks) - embedded, time.perf_counter() - started, model_name, failed)
+
+
+def check_free_space(index_dir: Path, chunks: list[Chunk], settings) -> None:
+    """Refuse before writing anything when the disk cannot hold a new generation (server mode keeps
+    the vectors on the server, so only the small files are counted)."""
+    text = sum(len(c.text.encode("utf-8")) for c in chunks)
+    per_chunk = 0 if settings.chroma_host else SPACE_PER_CHUNK
+    needed = SPACE_MARGIN + len(chunks) * per_chunk + 4 * text
+    free = shutil.disk_usage(index_dir).free
+    if free < needed:
+        raise DiskFullError(
+            f"{free} bytes free in {index_dir}, a build of {len(chunks)} chunks needs about {needed}",
+            f"Ổ đĩa gần đầy, không đủ chỗ để xây chỉ mục (còn {free / 2**20:.0f} MB, cần khoảng {needed / 2**20:.0f} MB). "
+            "Chỉ mục cũ vẫn được giữ nguyên; hãy giải phóng dung lượng rồi xây lại.",
+        )
+
+
+def _drop_quietly(client, name: str) -> None:
+    try:
+        client.delete_collection(name)
+    except Exception as exc:  # noqa: BLE001 — cleaning up after a failure must not hide it
+        log.warning("could not drop %s after a failed build: %r", name, exc)
 
 
 def _metadata(chunk: Chunk) -> dict:

@@ -5,16 +5,19 @@ build that fails or is killed half-way never touches the index in use.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
 import os
 import re
 import shutil
+import tempfile
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from index.errors import IndexMismatchError, IndexMissingError, StoreUnavailableError
+from index.errors import IndexMismatchError, IndexMissingError, IndexUnavailableError, StoreUnavailableError
 from index.parse import SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
@@ -136,6 +139,7 @@ class OpenIndex:
     chunks: list[dict]
     collection: object  # chromadb Collection
     client: object = field(repr=False, default=None)
+    note: str | None = None  # said to users: e.g. read from a temporary copy because the disk is read-only
 
     @property
     def embedding_model(self) -> str:
@@ -184,22 +188,104 @@ def open_index(index_dir: Path, settings, embedding_model: str) -> OpenIndex:
     try:
         clauses = read_jsonl(gen_dir / CLAUSES_FILE)
         chunks = read_jsonl(gen_dir / CHUNKS_FILE)
-        client = make_client(gen_dir, settings)
-        collection = client.get_collection(manifest["collection"])
-        count = collection.count()
+    except Exception as exc:  # truncated or missing files: never a traceback for users
+        raise _damaged(generation, exc) from exc
+    note = None
+    try:
+        client, collection, count = _open_collection(gen_dir, settings, manifest["collection"])
     except StoreUnavailableError:
         raise
-    except Exception as exc:  # corrupted files or store: never a traceback for users
-        raise IndexMismatchError(
-            f"index generation {generation} is unreadable ({exc!r}); rebuild with: python -m index build",
-            "Chỉ mục bị hỏng. Hãy xây lại: python -m index build",
-        ) from exc
+    except Exception as exc:
+        # 'Damaged' only after a real check: Chroma also fails to open on a full or read-only disk.
+        problem = None if settings.chroma_host else disk_problem(gen_dir)
+        if problem is None:
+            raise _damaged(generation, exc) from exc
+        log.warning("index %s cannot be opened in place (%s disk: %r); reading a temporary copy",
+                    generation, problem, exc)
+        client, collection, count = _open_copy(gen_dir, settings, manifest["collection"], problem)
+        note = (f"Ổ đĩa chứa chỉ mục {DISK_WORDS[problem]}: trợ lý đang đọc một bản sao tạm của chỉ mục "
+                "(vẫn trả lời bình thường, nhưng chưa thể thêm văn bản hay xây lại chỉ mục).")
     if count != len(chunks):
         raise IndexMismatchError(
             f"collection holds {count} vectors, chunks.jsonl {len(chunks)}; rebuild",
             "Chỉ mục không đầy đủ. Hãy xây lại: python -m index build",
         )
-    return OpenIndex(index_dir, generation, manifest, clauses, chunks, collection, client)
+    return OpenIndex(index_dir, generation, manifest, clauses, chunks, collection, client, note)
+
+
+DISK_WORDS = {"read-only": "chỉ cho phép đọc", "full": "đã đầy"}
+
+
+def _damaged(generation: str, exc: Exception) -> IndexMismatchError:
+    return IndexMismatchError(
+        f"index generation {generation} is unreadable ({exc!r}); rebuild with: python -m index build",
+        "Chỉ mục bị hỏng. Hãy xây lại: python -m index build",
+    )
+
+
+def _open_collection(gen_dir: Path, settings, name: str, path: Path | None = None):
+    if path is not None:
+        import chromadb
+
+        client = chromadb.PersistentClient(path=str(path), settings=chroma_settings())
+    else:
+        client = make_client(gen_dir, settings)
+    collection = client.get_collection(name)
+    return client, collection, collection.count()
+
+
+def _open_copy(gen_dir: Path, settings, name: str, problem: str):
+    """Open a temporary copy of the generation's Chroma folder (removed when the index is dropped)."""
+    scratch = Path(tempfile.mkdtemp(prefix="tlnq-index-"))
+    try:
+        shutil.copytree(gen_dir / "chroma", scratch / "chroma")
+        opened = _open_collection(gen_dir, settings, name, scratch / "chroma")
+    except Exception as exc:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise IndexUnavailableError(
+            f"index {gen_dir.name} is intact but cannot be opened: {problem} disk and no room for a copy ({exc!r})",
+            f"Không mở được chỉ mục vì ổ đĩa {DISK_WORDS[problem]} (chỉ mục vẫn nguyên vẹn, không cần xây lại). "
+            "Hãy giải phóng dung lượng hoặc cho phép ghi vào thư mục chỉ mục, rồi tải lại trang.",
+        ) from exc
+    weakref.finalize(opened[0], shutil.rmtree, scratch, True)
+    return opened
+
+
+def disk_problem(folder: Path) -> str | None:
+    """'read-only' or 'full' when a small write into ``folder`` fails for that reason, else None.
+
+    Called only after opening failed, to tell a damaged index from a disk that refuses writes.
+    """
+    probe = Path(folder) / f".probe-{os.getpid()}"
+    try:
+        with open(probe, "wb") as fh:
+            fh.write(b"\0" * 65536)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            return "read-only"
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return "full"
+        return None
+    finally:
+        try:
+            probe.unlink()
+        except OSError:
+            pass
+    return None
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Whether an error (ours or Chroma's, which wraps SQLite's) means the disk ran out of space."""
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        text = str(exc).lower()
+        if "disk is full" in text or "no space left" in text:
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _source_unchanged(doc: dict) -> bool:
@@ -217,3 +303,29 @@ def prune_generations(index_dir: Path, keep: set[str]) -> None:
     for child in Path(index_dir).iterdir():
         if child.is_dir() and child.name.startswith("gen-") and child.name not in keep:
             shutil.rmtree(child, ignore_errors=True)
+
+
+def prune_stale(index_dir: Path) -> list[str]:
+    """What a killed or failed build left: generations other than the current one and the finished one
+    just before it (a reader may still use it), and temporary files. Returns the names removed.
+
+    Generation names start with their UTC build time, so "before" is a string comparison.
+    """
+    index_dir = Path(index_dir)
+    if not index_dir.is_dir():
+        return []
+    current = current_generation(index_dir)
+    finished = sorted(p.name for p in index_dir.iterdir()
+                      if p.is_dir() and _GENERATION.fullmatch(p.name) and (p / MANIFEST_FILE).is_file())
+    older = [g for g in finished if current and g < current]
+    keep = {current} | ({older[-1]} if older else set())
+    removed = []
+    for child in index_dir.iterdir():
+        stale = (child.is_dir() and child.name.startswith("gen-") and child.name not in keep) or \
+                (child.is_file() and child.name.endswith(".tmp"))
+        if stale:
+            shutil.rmtree(child, ignore_errors=True) if child.is_dir() else child.unlink(missing_ok=True)
+            removed.append(child.name)
+    if removed:
+        log.info("pruned what earlier builds left in %s: %s", index_dir, ", ".join(sorted(removed)))
+    return removed

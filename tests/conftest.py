@@ -111,7 +111,7 @@ def real_assistant(real_settings):
     """The real pipeline over the bundled resolution, built once per test run."""
     from assistant.service import Assistant
 
-    return Assistant.load(real_settings)
+    return Assistant.load(real_settings, build=True)
 
 
 # -- test tiers -------------------------------------------------------------------------------

@@ -371,3 +371,43 @@ def test_feedback_records_match_the_eval_schema(tmp_path):
     assert [r["comment"] for r in records] == ["sửa lại", ""]
     with pytest.raises(ValueError, match="up, down"):
         feedback_record("Q", [], answer, "meh")
+
+
+def test_admin_token_guards_upload_and_rebuild(app_paths, monkeypatch):
+    """With TLNQ_ADMIN_TOKEN set, anyone may ask, but only a session that typed the token may change the
+    shared index: before it, no uploader and no rebuild button; a wrong token is told; the right one opens both."""
+    from ui.state import forget_assistant
+
+    with app_settings_env(app_paths | {"TLNQ_ADMIN_TOKEN": "mật-khẩu-văn-phòng"}, monkeypatch):
+        forget_assistant()
+        try:
+            at = started_app(APP, TIMEOUT)
+            keys = {b.key for b in at.sidebar.button}
+            assert "rebuild" not in keys and not at.sidebar.get("file_uploader")
+            assert "Chỉ quản trị viên" in " ".join(c.value for c in at.sidebar.caption)
+            at.sidebar.text_input(key="admin-upload").set_value("sai").run()
+            assert "Mã quản trị không đúng." in [e.value for e in at.sidebar.error]
+            assert "rebuild" not in {b.key for b in at.sidebar.button}
+            at.sidebar.text_input(key="admin-upload").set_value("mật-khẩu-văn-phòng").run()
+            assert not at.exception, at.exception
+            assert "rebuild" in {b.key for b in at.sidebar.button}
+            _ask(at, GRDP_QUESTION)  # asking never needed the token
+            assert "7,5-8%" in _plain(_messages(at, "assistant")[0].markdown[0].value)
+        finally:
+            forget_assistant()
+
+
+def test_a_missing_index_is_said_and_built_only_on_request(app_paths, tmp_path, monkeypatch):
+    """The app only reads the index: none there is a message and a build button, and nothing is written."""
+    from ui.state import forget_assistant
+
+    index_dir = tmp_path / "index"
+    with app_settings_env(app_paths | {"TLNQ_INDEX_DIR": str(index_dir)}, monkeypatch):
+        forget_assistant()
+        try:
+            at = started_app(APP, TIMEOUT)
+            assert any("Chưa có chỉ mục" in e.value for e in at.sidebar.error)
+            assert "build_index" in {b.key for b in at.sidebar.button}
+            assert not index_dir.exists() or not any(p.name.startswith("gen-") for p in index_dir.iterdir())
+        finally:
+            forget_assistant()

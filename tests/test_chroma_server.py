@@ -236,9 +236,9 @@ def test_two_indexes_can_share_one_server(server_settings, server_index, vectors
         build_index([SEED], server_settings, vectors.name, lambda: vectors, force=True)
 
 
-@pytest.mark.parametrize("build_if_needed", [False, True], ids=["open", "open-or-build"])
+@pytest.mark.parametrize("build", [False, True], ids=["open", "open-or-build"])
 def test_unreachable_server_is_a_clear_message(server_settings, server_index, fake_embedder, monkeypatch,
-                                               build_if_needed):
+                                               build):
     import index.embed
     from assistant.service import Assistant
     from index.errors import IndexingError
@@ -246,5 +246,5 @@ def test_unreachable_server_is_a_clear_message(server_settings, server_index, fa
     monkeypatch.setattr(index.embed, "make_embedder", lambda name, models_dir: fake_embedder)
     down = server_settings.model_copy(update={"chroma_port": free_port()})
     with pytest.raises(IndexingError) as err:
-        Assistant.load(down, build_if_needed=build_if_needed)
+        Assistant.load(down, build=build)
     assert "máy chủ Chroma" in err.value.user_message

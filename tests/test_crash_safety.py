@@ -123,7 +123,7 @@ def _manifest_model(settings) -> str:
 def _assert_answers(settings, generation: str) -> None:
     from assistant.service import Assistant
 
-    assistant = Assistant.load(settings, build_if_needed=False)
+    assistant = Assistant.load(settings)
     assert assistant.index.generation == generation
     assert GRDP_CLAUSE in [c.clause_id for c in assistant.ask(Q_GRDP).citations]
 

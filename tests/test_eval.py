@@ -174,7 +174,7 @@ def eval_assistant(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("eval-index")
     settings = Settings(index_dir=root / "index", log_file=root / "questions.log")
-    return Assistant.load(settings)
+    return Assistant.load(settings, build=True)
 
 
 @pytest.fixture(scope="session")

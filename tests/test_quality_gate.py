@@ -50,7 +50,7 @@ def dev_assistant(real_assistant, tmp_path_factory):
     settings = real_assistant.settings.model_copy(update={
         "index_dir": base / "index", "documents": [CORPUS_DIR / name for name in DEV_DOCS],
         "log_file": base / "q.log"})
-    return Assistant.load(settings)
+    return Assistant.load(settings, build=True)
 
 
 def _check(name: str, metrics: dict) -> None:

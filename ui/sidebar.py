@@ -90,11 +90,12 @@ def status(assistant, settings) -> None:
             f"- Thế hệ chỉ mục: {_code(manifest['generation'])}",
             f"- Tạo lúc: {escape_markdown(manifest.get('created', '?'))}",
         ]))
-        if st.button("Xây lại chỉ mục", icon=":material/refresh:", key="rebuild",
-                     help="Đọc lại các văn bản và tạo lại toàn bộ vector"):
+        if state.is_admin(settings, key="admin-rebuild") and st.button(
+                "Xây lại chỉ mục", icon=":material/refresh:", key="rebuild",
+                help="Đọc lại các văn bản và tạo lại toàn bộ vector"):
             from assistant.service import indexed_sources
 
-            _build(settings, indexed_sources(settings), force=True)
+            build(settings, indexed_sources(settings), force=True)
     for warning in assistant.warnings:
         st.warning(warning, icon=":material/warning:")
 
@@ -109,6 +110,9 @@ def uploader(assistant, settings) -> None:
 
     limit_mb = MAX_DOCUMENT_BYTES // (1024 * 1024)
     with st.expander("Thêm nghị quyết", icon=":material/note_add:"):
+        if not state.is_admin(settings, key="admin-upload"):
+            st.caption("Chỉ quản trị viên được thêm văn bản vào chỉ mục dùng chung.")
+            return
         # A new key after each upload empties the widget once the file is in the index.
         round_ = st.session_state.setdefault("upload_round", 0)
         upload = st.file_uploader(f"Tệp .txt, .md, .docx, .pdf hoặc .html (tối đa {limit_mb} MB)",
@@ -171,7 +175,7 @@ def add_document(name: str, data: bytes, settings) -> bool:
         st.error("Không lưu được tệp tải lên.")
         return False
     sources = list(dict.fromkeys(Path(p).resolve() for p in [*indexed_sources(settings), target]))
-    if _build(settings, sources):
+    if build(settings, sources):
         return True
     if created:
         target.unlink(missing_ok=True)  # not indexed: don't leave it to be picked up later
@@ -185,7 +189,7 @@ def _free_name(path: Path) -> Path:
     return candidate
 
 
-def _build(settings, sources: list[Path], *, force: bool = False) -> bool:
+def build(settings, sources: list[Path], *, force: bool = False) -> bool:
     """Build with a progress bar; on success drop the cached Assistant and rerun."""
     from index.build import build_index
     from index.embed import make_embedder, resolve_model_name

@@ -32,13 +32,21 @@ def current_generation() -> str | None:
 
 
 def get_assistant():
-    """The loaded Assistant, or a short st.error and st.stop() — never a traceback."""
+    """The loaded Assistant, or a short st.error and st.stop() — never a traceback.
+
+    The app only reads the index: when it is missing, damaged or of another model, the message says so
+    and an explicit button (for the administrator) rebuilds it; nothing is rebuilt behind anyone's back.
+    """
+    from index.errors import IndexMismatchError, IndexMissingError, ModelMissingError
+
     settings = get_settings()
     try:
         return _load_assistant(current_generation(), str(settings.index_dir))
     except IndexingError as exc:
         log.warning("assistant not loaded: %s", exc)
         st.error(exc.user_message)
+        if isinstance(exc, (IndexMissingError, IndexMismatchError)) and not isinstance(exc, ModelMissingError):
+            _offer_build(settings, missing=isinstance(exc, IndexMissingError))
     except ValueError as exc:  # an unknown embedding model or backend name
         log.warning("assistant not loaded: %s", exc)
         st.error("Cấu hình mô hình không hợp lệ. Hãy kiểm tra biến môi trường TLNQ_EMBEDDING_MODEL "
@@ -47,6 +55,42 @@ def get_assistant():
         log.exception("assistant not loaded")
         st.error("Không tải được trợ lý. " + GENERIC_ERROR)
     st.stop()
+
+
+def _offer_build(settings: Settings, *, missing: bool) -> None:
+    from assistant.service import indexed_sources
+    from ui import sidebar
+
+    if not is_admin(settings, key="admin-build"):
+        return
+    label = "Xây chỉ mục" if missing else "Xây lại chỉ mục"
+    if st.button(label, icon=":material/build:", key="build_index", type="primary"):
+        sidebar.build(settings, list(settings.documents) if missing else indexed_sources(settings))
+
+
+def is_admin(settings: Settings, *, key: str) -> bool:
+    """Whether this session may change the shared index (upload, rebuild).
+
+    No TLNQ_ADMIN_TOKEN: yes (a single-user app). Otherwise the token must be typed once per session;
+    it is compared in constant time and never shown or logged.
+    """
+    import hmac
+
+    if not settings.admin_token or st.session_state.get("admin"):
+        return True
+    token = settings.admin_token.encode("utf-8")
+    typed_anywhere = [v for k, v in st.session_state.items() if str(k).startswith("admin-") and isinstance(v, str)]
+    if any(hmac.compare_digest(v.encode("utf-8"), token) for v in typed_anywhere):  # typed in another box
+        st.session_state["admin"] = True
+        return True
+    typed = st.text_input("Mã quản trị (để thêm văn bản hoặc xây lại chỉ mục)", type="password", key=key)
+    if not typed:
+        return False
+    if hmac.compare_digest(typed.encode("utf-8"), token):
+        st.session_state["admin"] = True
+        return True
+    st.error("Mã quản trị không đúng.")
+    return False
 
 
 def forget_assistant() -> None:
