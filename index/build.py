@@ -23,6 +23,7 @@ from index.chunks import Chunk, make_chunks
 from index.errors import (DiskFullError, DocumentError, IndexBusyError, IndexingError, IndexMismatchError,
                           IndexMissingError, IndexUnavailableError)
 from index.lexical import strip_accents
+from index.limits import Limits
 from index.load import load_document
 from index.meta import DocInfo, describe
 from index.parse import SCHEMA_VERSION, Clause, ParseWarning, parse_document
@@ -89,9 +90,10 @@ def document_key(path: Path) -> str:
     return slug or "document"
 
 
-def parse_documents(files: list[Path], *, strict: bool = False) -> tuple[list[ParsedDocument], list[FailedDocument]]:
-    """Load and parse every file; one that fails is reported and left out (``strict``, or a single
-    file: its own error is raised)."""
+def parse_documents(files: list[Path], *, strict: bool = False,
+                    limits: Limits = Limits()) -> tuple[list[ParsedDocument], list[FailedDocument]]:
+    """Load and parse every file; one that fails (or is over a limit) is reported and left out
+    (``strict``, or a single file: its own error is raised)."""
     strict = strict or len(files) == 1
     docs: list[ParsedDocument] = []
     failed: list[FailedDocument] = []
@@ -99,8 +101,9 @@ def parse_documents(files: list[Path], *, strict: bool = False) -> tuple[list[Pa
     for path in files:
         path = Path(path).resolve()
         try:
-            text = load_document(path)
+            text = load_document(path, limits)
             result = parse_document(text)
+            check_clause_count(result.clauses, limits, path.name)
         except IndexingError as exc:
             if strict:
                 raise
@@ -126,6 +129,15 @@ def parse_documents(files: list[Path], *, strict: bool = False) -> tuple[list[Pa
         raise DocumentError(f"no document could be loaded ({names})",
                             f"Không nạp được văn bản nào ({names}): {detail}")
     return docs, failed
+
+
+def check_clause_count(clauses: list, limits: Limits, name: str) -> None:
+    if len(clauses) > limits.clauses:
+        raise DocumentError(
+            f"{name}: {len(clauses)} clauses > {limits.clauses}",
+            f"Văn bản có quá nhiều điều khoản ({len(clauses)}; tối đa {limits.clauses}). "
+            "Hãy tách thành các văn bản nhỏ hơn.",
+        )
 
 
 def fingerprint(docs: list[ParsedDocument]) -> str:
@@ -178,7 +190,7 @@ def build_index(
     started = time.perf_counter()
     progress = progress or (lambda stage, done, total: None)
     index_dir = Path(settings.index_dir)
-    docs, failed = parse_documents(files)  # bad input fails here, before anything is touched
+    docs, failed = parse_documents(files, limits=Limits.of(settings))  # bad input fails here, before anything is touched
     progress("parse", len(docs), len(docs))
     fp = fingerprint(docs)
     chunks = [chunk for d in docs for chunk in make_chunks(d.key, d.clauses)]

@@ -9,10 +9,9 @@ import unicodedata
 from pathlib import Path
 
 from index.errors import DocumentError
+from index.limits import MB, Limits
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".docx", ".pdf", ".html", ".htm")
-MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
-MAX_INFLATED_BYTES = 60 * 1024 * 1024  # a .docx whose XML inflates past this is refused before parsing
 
 # Stray OCR artefacts seen in scans: "*W*", "*htrung*" (stamp/signature scraps)
 # and superscripts "^{Miền}". Italic markers "*…*" around preamble lines too.
@@ -30,8 +29,8 @@ _VNI_PAIR = re.compile(r"[aeiouyAEIOUY][øûõïùâáàåãäêéèëæ]|[Ññ]
 _VIETNAMESE_ONLY = set("ăâđêôơưĂÂĐÊÔƠƯạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ")
 
 
-def read_document(path: Path) -> str:
-    """Read .txt/.md/.docx/.pdf/.html into raw text; refuse what cannot be a resolution."""
+def read_document(path: Path, limits: Limits = Limits()) -> str:
+    """Read .txt/.md/.docx/.pdf/.html into raw text; refuse what cannot be a resolution or is too big."""
     path = Path(path)
     if not path.is_file():
         raise DocumentError(f"file not found: {path}", "Không tìm thấy tệp.")
@@ -44,20 +43,36 @@ def read_document(path: Path) -> str:
     size = path.stat().st_size
     if size == 0:
         raise DocumentError(f"empty file: {path}", "Tệp rỗng.")
-    if size > MAX_DOCUMENT_BYTES:
-        raise DocumentError(f"file too large: {size} bytes", "Tệp quá lớn (tối đa 20 MB).")
+    if size > limits.document_mb * MB:
+        raise DocumentError(f"file too large: {size} bytes > {limits.document_mb} MB",
+                            f"Tệp quá lớn ({size / MB:.1f} MB; tối đa {limits.document_mb} MB).")
     if suffix in (".txt", ".md"):
         text = decode_text(path.read_bytes(), path.name)
     elif suffix in (".html", ".htm"):
         text = html_to_text(decode_text(path.read_bytes(), path.name, html=True))
     elif suffix == ".docx":
-        text = _read_docx(path)
+        text = _read_docx(path, limits)
     else:
-        text = _read_pdf(path)
+        text = _read_pdf(path, limits)
+    if len(text) > limits.document_chars:
+        raise DocumentError(
+            f"{path.name}: {len(text)} characters > {limits.document_chars}",
+            f"Văn bản quá dài ({_grouped(len(text))} ký tự; tối đa {_grouped(limits.document_chars)}). "
+            "Hãy tách thành các văn bản nhỏ hơn.",
+        )
     if not text.strip():
         raise DocumentError(f"no text in {path}", "Tệp không có nội dung chữ.")
     check_encoding(text, path.name)
     return text
+
+
+def _grouped(n: int) -> str:
+    """Thousands grouped the Vietnamese way.
+
+    >>> _grouped(1500000)
+    '1.500.000'
+    """
+    return f"{n:,}".replace(",", ".")
 
 
 def decode_text(raw: bytes, name: str = "", *, html: bool = False) -> str:
@@ -133,7 +148,7 @@ def check_encoding(text: str, name: str = "") -> None:
         )
 
 
-def _read_docx(path: Path) -> str:
+def _read_docx(path: Path, limits: Limits = Limits()) -> str:
     import zipfile
 
     import docx  # python-docx, imported lazily
@@ -145,8 +160,9 @@ def _read_docx(path: Path) -> str:
             inflated = sum(i.file_size for i in zf.infolist())
     except (zipfile.BadZipFile, OSError) as exc:
         raise DocumentError(f"unreadable .docx: {exc}", "Không đọc được tệp .docx.") from exc
-    if inflated > MAX_INFLATED_BYTES:
-        raise DocumentError(f".docx inflates to {inflated} bytes", "Tệp .docx quá lớn khi giải nén.")
+    if inflated > limits.inflated_mb * MB:
+        raise DocumentError(f".docx inflates to {inflated} bytes > {limits.inflated_mb} MB",
+                            f"Tệp .docx quá lớn khi giải nén (tối đa {limits.inflated_mb} MB).")
     try:
         document = docx.Document(str(path))
     except Exception as exc:  # zip/xml errors differ by version
@@ -264,12 +280,24 @@ def html_to_text(markup: str) -> str:
     return "\n".join(lines[start:])
 
 
-def _read_pdf(path: Path) -> str:
+def _read_pdf(path: Path, limits: Limits = Limits()) -> str:
     from pypdf import PdfReader
 
     try:
         reader = PdfReader(str(path))
-        pages = [page.extract_text() or "" for page in reader.pages]
+        count = len(reader.pages)
+    except Exception as exc:
+        raise DocumentError(f"unreadable .pdf: {exc}", "Không đọc được tệp .pdf.") from exc
+    if count > limits.pdf_pages:
+        raise DocumentError(f".pdf of {count} pages > {limits.pdf_pages}",
+                            f"Tệp .pdf quá nhiều trang ({count}; tối đa {limits.pdf_pages}).")
+    try:
+        pages, length = [], 0
+        for page in reader.pages:
+            pages.append(page.extract_text() or "")
+            length += len(pages[-1])
+            if length > limits.document_chars:
+                break  # read_document refuses it; no need to extract the rest
     except Exception as exc:
         raise DocumentError(f"unreadable .pdf: {exc}", "Không đọc được tệp .pdf.") from exc
     # A page boundary is a blank line; clean_text joins a sentence cut by it.
@@ -355,6 +383,6 @@ def _starts_lower(line: str) -> bool:
     return first.isalpha() and first.islower() and not re.match(r"^\w\)|^[a-zđ]\.\s+[A-ZĐÀ-Ỹ]", line)
 
 
-def load_document(path: Path) -> str:
+def load_document(path: Path, limits: Limits = Limits()) -> str:
     """Read and clean one document file."""
-    return clean_text(read_document(path))
+    return clean_text(read_document(path, limits))

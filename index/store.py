@@ -38,33 +38,133 @@ def chroma_settings():
 def make_client(gen_dir: Path, settings):
     """Embedded Chroma inside the generation folder, or the configured Chroma server.
 
-    The server client connects at once: an unreachable server is a StoreUnavailableError naming it,
-    not chromadb's ValueError nor a 'damaged index'.
+    The server client connects at once, with a bounded wait per request: an unreachable, hung or
+    token-refusing server is a StoreUnavailableError naming it, not chromadb's errors nor a 'damaged index'.
     """
     import chromadb
 
     if settings.chroma_host:
-        headers = {"Authorization": f"Bearer {settings.chroma_token}"} if settings.chroma_token else None
+        token = settings.chroma_token
+        if token and not (token.isascii() and token.isprintable()):
+            raise StoreUnavailableError("TLNQ_CHROMA_TOKEN holds non-ASCII characters",
+                                        "TLNQ_CHROMA_TOKEN chỉ được gồm ký tự ASCII in được (không dấu, "
+                                        "không khoảng trắng đầu cuối).")
+        headers = {"Authorization": f"Bearer {token}"} if token else None
         try:
-            return chromadb.HttpClient(
+            _probe(settings, headers)  # chromadb's constructor already makes requests, with no time limit
+            client = chromadb.HttpClient(
                 host=settings.chroma_host, port=settings.chroma_port, ssl=settings.chroma_ssl,
                 headers=headers, settings=chroma_settings(),
             )
+            _bound_waits(client, settings.chroma_timeout_s)
+            client.heartbeat()
+            return client
         except Exception as exc:
-            where = f"{settings.chroma_host}:{settings.chroma_port}"
-            raise StoreUnavailableError(
-                f"cannot reach the Chroma server at {where}: {exc}",
-                f"Không kết nối được máy chủ Chroma tại {where}. Hãy kiểm tra máy chủ đang chạy "
-                "và cấu hình TLNQ_CHROMA_HOST/TLNQ_CHROMA_PORT.",
-            ) from exc
+            raise server_error(exc, settings) from exc
     return chromadb.PersistentClient(path=str(gen_dir / "chroma"), settings=chroma_settings())
 
 
+def _probe(settings, headers: dict | None) -> None:
+    """One bounded heartbeat: a hung server or a refused token fails here, in seconds."""
+    import httpx
+
+    scheme = "https" if settings.chroma_ssl else "http"
+    url = f"{scheme}://{settings.chroma_host}:{settings.chroma_port}/api/v2/heartbeat"
+    timeout = httpx.Timeout(settings.chroma_timeout_s, connect=min(settings.chroma_timeout_s, 5.0))
+    for attempt in range(settings.chroma_retries + 1):
+        try:
+            response = httpx.get(url, headers=headers, timeout=timeout)
+            break
+        except httpx.TransportError:
+            if attempt == settings.chroma_retries:
+                raise
+    if response.status_code in (401, 403):
+        raise PermissionError(f"Unauthorized ({response.status_code}) at {url}")
+    response.raise_for_status()
+
+
+def _bound_waits(client, seconds: float) -> None:
+    """chromadb's HTTP session waits forever (timeout=None): a hung server would hang every answer."""
+    import httpx
+
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if isinstance(session, httpx.Client):
+        session.timeout = httpx.Timeout(seconds, connect=min(seconds, 5.0))
+    else:  # a chromadb without that attribute: say so once, keep working
+        log.warning("cannot bound the Chroma client's waits; a hung server may hang answers")
+
+
+def server_error(exc: BaseException, settings) -> StoreUnavailableError:
+    """A Chroma server failure as one error with a Vietnamese message: refused token, timeout or down."""
+    where = f"{settings.chroma_host}:{settings.chroma_port}"
+    text = f"{type(exc).__name__}: {exc}"
+    if "AuthorizationError" in text or "Unauthorized" in text or "401" in text or "403" in text:
+        return StoreUnavailableError(
+            f"the Chroma server at {where} refused the token: {text}",
+            f"Máy chủ Chroma tại {where} từ chối mã truy cập. Hãy kiểm tra TLNQ_CHROMA_TOKEN.",
+        )
+    if "timeout" in text.lower() or "timed out" in text.lower():
+        return StoreUnavailableError(
+            f"the Chroma server at {where} did not answer within {settings.chroma_timeout_s} s: {text}",
+            f"Máy chủ Chroma tại {where} không phản hồi (quá {settings.chroma_timeout_s:.0f} giây). "
+            "Vui lòng thử lại sau ít phút hoặc báo quản trị viên.",
+        )
+    return StoreUnavailableError(
+        f"cannot reach the Chroma server at {where}: {text}",
+        f"Không kết nối được máy chủ Chroma tại {where}. Hãy kiểm tra máy chủ đang chạy "
+        "và cấu hình TLNQ_CHROMA_HOST/TLNQ_CHROMA_PORT.",
+    )
+
+
+def with_retries(call, settings, what: str):
+    """Run a Chroma server request, retrying transient failures (connection lost, timeout) with a short
+    back-off; then a StoreUnavailableError. Embedded mode: run once, errors unchanged."""
+    import time
+
+    import httpx
+
+    if not settings.chroma_host:
+        return call()
+    for attempt in range(settings.chroma_retries + 1):
+        try:
+            return call()
+        except (httpx.TransportError, ConnectionError) as exc:
+            if attempt == settings.chroma_retries:
+                raise server_error(exc, settings) from exc
+            log.warning("%s: Chroma server request failed (%r), retry %d", what, exc, attempt + 1)
+            time.sleep(0.5 * 2 ** attempt)
+        except Exception as exc:
+            if "AuthorizationError" in type(exc).__name__ or "Unauthorized" in str(exc):
+                raise server_error(exc, settings) from exc
+            raise
+
+
+DEPLOYMENT_FILE = "DEPLOYMENT"
+
+
+def deployment_id(index_dir: Path) -> str:
+    """A random id kept in the index folder, made on first use: two deployments whose index folders
+    have the same path (two machines, one Chroma server) still get different collection names."""
+    import secrets
+
+    path = Path(index_dir) / DEPLOYMENT_FILE
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+        if re.fullmatch(r"[0-9a-f]{16,64}", value):
+            return value
+    except (OSError, UnicodeDecodeError):
+        pass
+    value = secrets.token_hex(16)
+    Path(index_dir).mkdir(parents=True, exist_ok=True)
+    write_atomic(path, value)
+    return value
+
+
 def collection_prefix(index_dir: Path) -> str:
-    """'clauses-<10 hex>-': several index folders may share one Chroma server without touching
-    each other's collections (the hash is of the resolved index folder)."""
-    digest = hashlib.sha1(str(Path(index_dir).resolve()).encode("utf-8")).hexdigest()[:10]
-    return f"clauses-{digest}-"
+    """'clauses-<10 hex>-': several index folders, on one machine or several, may share one Chroma server
+    without touching each other's collections (the hash is of the deployment id and the folder)."""
+    key = f"{deployment_id(index_dir)}:{Path(index_dir).resolve()}"
+    return f"clauses-{hashlib.sha1(key.encode('utf-8')).hexdigest()[:10]}-"
 
 
 def collection_name(generation: str, index_dir: Path) -> str:
@@ -140,6 +240,11 @@ class OpenIndex:
     collection: object  # chromadb Collection
     client: object = field(repr=False, default=None)
     note: str | None = None  # said to users: e.g. read from a temporary copy because the disk is read-only
+    settings: object = field(repr=False, default=None)
+
+    def request(self, call, what: str):
+        """A store request; in server mode bounded, retried, and failing as a StoreUnavailableError."""
+        return call() if self.settings is None else with_retries(call, self.settings, what)
 
     @property
     def embedding_model(self) -> str:
@@ -210,7 +315,7 @@ def open_index(index_dir: Path, settings, embedding_model: str) -> OpenIndex:
             f"collection holds {count} vectors, chunks.jsonl {len(chunks)}; rebuild",
             "Chỉ mục không đầy đủ. Hãy xây lại: python -m index build",
         )
-    return OpenIndex(index_dir, generation, manifest, clauses, chunks, collection, client, note)
+    return OpenIndex(index_dir, generation, manifest, clauses, chunks, collection, client, note, settings)
 
 
 DISK_WORDS = {"read-only": "chỉ cho phép đọc", "full": "đã đầy"}
@@ -230,8 +335,8 @@ def _open_collection(gen_dir: Path, settings, name: str, path: Path | None = Non
         client = chromadb.PersistentClient(path=str(path), settings=chroma_settings())
     else:
         client = make_client(gen_dir, settings)
-    collection = client.get_collection(name)
-    return client, collection, collection.count()
+    collection = with_retries(lambda: client.get_collection(name), settings, "open")
+    return client, collection, with_retries(collection.count, settings, "count")
 
 
 def _open_copy(gen_dir: Path, settings, name: str, problem: str):

@@ -248,3 +248,135 @@ def test_unreachable_server_is_a_clear_message(server_settings, server_index, fa
     with pytest.raises(IndexingError) as err:
         Assistant.load(down, build=build)
     assert "máy chủ Chroma" in err.value.user_message
+
+
+# -- an authenticating gateway, hung and lost servers, deployments sharing a path -----------------
+GATE_TOKEN = "van-phong-0123456789-secret"
+
+
+def _start_gate(upstream_port: int, port: int, home: Path) -> subprocess.Popen:
+    import os
+
+    env = dict(os.environ, TLNQ_CHROMA_TOKEN=GATE_TOKEN)
+    log = open(home / f"gate-{port}.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "index.chroma_gate", "--port", str(port),
+                             "--upstream", f"http://127.0.0.1:{upstream_port}"], cwd=REPO, env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+    # Up when it answers at all: without a token that answer is 401.
+    wait_until_up(proc, lambda: _status(port) == 401, 60, 0.2)
+    return proc
+
+
+def _status(port: int) -> int | None:
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        conn.request("GET", "/api/v2/heartbeat")
+        return conn.getresponse().status
+    except OSError:
+        return None
+
+
+@pytest.fixture
+def gate(chroma_server, tmp_path):
+    port = free_port()
+    proc = _start_gate(chroma_server, port, tmp_path)
+    try:
+        yield port, proc
+    finally:
+        stop(proc, grace=10, kill_wait=5)
+
+
+@pytest.mark.parametrize("token", [None, "wrong-token-but-long-enough"], ids=["no-token", "wrong-token"])
+def test_gateway_refuses_a_missing_or_wrong_token(server_settings, server_index, vectors, gate, token):
+    """`chroma run` itself takes any token; behind the gateway a wrong or missing one is refused, said in
+    Vietnamese, and never reaches Chroma."""
+    from index.errors import StoreUnavailableError
+    from index.store import open_index
+
+    port, _ = gate
+    settings = server_settings.model_copy(update={"chroma_port": port, "chroma_token": token})
+    with pytest.raises(StoreUnavailableError) as err:
+        open_index(settings.index_dir, settings, vectors.name)
+    assert "từ chối mã truy cập" in err.value.user_message and "TLNQ_CHROMA_TOKEN" in err.value.user_message
+    assert _status(port) == 401  # raw HTTP without a token too
+
+
+def test_gateway_with_the_right_token_answers_like_the_server(server_settings, server_index, vectors, gate):
+    from assistant.service import Assistant
+    from index.store import open_index
+
+    port, _ = gate
+    settings = server_settings.model_copy(update={"chroma_port": port, "chroma_token": GATE_TOKEN})
+    answer = Assistant(settings, open_index(settings.index_dir, settings, vectors.name), vectors).ask(Q_GRDP)
+    assert answer.citations[0].clause_id == GRDP_CLAUSE and "7,5-8%" in answer.answer
+
+
+def test_a_hung_server_is_a_message_within_the_timeout(server_settings, server_index, vectors):
+    """A server that accepts connections and never answers: a Vietnamese message after the configured
+    wait (and its retries), not an answer that hangs."""
+    import socket
+    import time
+
+    from index.errors import StoreUnavailableError
+    from index.store import open_index
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    try:
+        settings = server_settings.model_copy(update={"chroma_port": silent.getsockname()[1],
+                                                      "chroma_timeout_s": 1.0, "chroma_retries": 1})
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailableError) as err:
+            open_index(settings.index_dir, settings, vectors.name)
+        assert time.monotonic() - started < 20
+        assert "không phản hồi" in err.value.user_message or "Không kết nối được" in err.value.user_message
+    finally:
+        silent.close()
+
+
+def test_a_server_lost_mid_session_is_a_message_and_answers_resume(server_settings, server_index, vectors,
+                                                                  chroma_server, tmp_path):
+    """The gateway (standing in for the server) stops between two questions: the question gets a Vietnamese
+    message after the retries; when it is back, the same Assistant answers again."""
+    from assistant.service import Assistant
+    from index.errors import StoreUnavailableError
+    from index.store import open_index
+
+    port = free_port()
+    proc = _start_gate(chroma_server, port, tmp_path)
+    settings = server_settings.model_copy(update={"chroma_port": port, "chroma_token": GATE_TOKEN,
+                                                  "chroma_timeout_s": 2.0, "chroma_retries": 1})
+    try:
+        assistant = Assistant(settings, open_index(settings.index_dir, settings, vectors.name), vectors)
+        assert assistant.ask(Q_GRDP).citations[0].clause_id == GRDP_CLAUSE
+        stop(proc, grace=10, kill_wait=5)
+        with pytest.raises(StoreUnavailableError) as err:
+            assistant.ask("Tỷ lệ hộ nghèo năm 2024 phấn đấu giảm còn bao nhiêu?")
+        assert "máy chủ Chroma" in err.value.user_message
+        proc = _start_gate(chroma_server, port, tmp_path)
+        assert assistant.ask(Q_GRDP).citations[0].clause_id == GRDP_CLAUSE
+    finally:
+        stop(proc, grace=10, kill_wait=5)
+
+
+def test_two_deployments_with_the_same_index_path_keep_their_collections(server_settings, server_index, vectors,
+                                                                        tmp_path):
+    """Two machines, one Chroma server, the same TLNQ_INDEX_DIR path: each deployment's id (made on its
+    first build) keeps the collection names apart, so one's rebuild never drops the other's index."""
+    import chromadb
+
+    from index.build import build_index
+    from index.store import chroma_settings, read_manifest
+
+    path = tmp_path / "index"
+    first = server_settings.model_copy(update={"index_dir": path})
+    build_index([SEED], first, vectors.name, lambda: vectors)
+    first_collection = read_manifest(path)["collection"]
+    path.rename(tmp_path / "machine-a")  # machine A keeps its folder; machine B starts at the same path
+    build_index([SEED], first, vectors.name, lambda: vectors)
+    build_index([SEED], first, vectors.name, lambda: vectors, force=True)  # B rebuilds: drops only its own
+    client = chromadb.HttpClient(host="127.0.0.1", port=server_settings.chroma_port, settings=chroma_settings())
+    names = {getattr(c, "name", c) for c in client.list_collections()}
+    assert first_collection in names and read_manifest(path)["collection"] in names
+    assert read_manifest(path)["collection"] != first_collection

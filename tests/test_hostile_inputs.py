@@ -527,7 +527,7 @@ def test_cli_refuses_an_index_of_another_model_and_leaves_it(fake_index):
 
 
 @pytest.mark.model
-def test_missing_model_folder_is_a_message_not_a_silent_reembedding(real_settings, tmp_path):
+def test_missing_model_folder_is_a_message_not_a_silent_reembedding(real_assistant, real_settings, tmp_path):
     """The model the index was built with is gone (models/ deleted): say so and how to fix it, instead of
     answering with the fallback model after re-embedding the shared index."""
     from assistant.service import Assistant

@@ -106,9 +106,9 @@ def _code(text: str) -> str:
 
 
 def uploader(assistant, settings) -> None:
-    from index.load import MAX_DOCUMENT_BYTES
+    from index.limits import Limits
 
-    limit_mb = MAX_DOCUMENT_BYTES // (1024 * 1024)
+    limit_mb = Limits.of(settings).document_mb
     with st.expander("Thêm nghị quyết", icon=":material/note_add:"):
         if not state.is_admin(settings, key="admin-upload"):
             st.caption("Chỉ quản trị viên được thêm văn bản vào chỉ mục dùng chung.")
@@ -140,15 +140,18 @@ def documents_dir(settings) -> Path:
 def add_document(name: str, data: bytes, settings) -> bool:
     """Check, store under <index_dir>/../documents and rebuild with every indexed source plus this one."""
     from assistant.service import indexed_sources
-    from index.load import MAX_DOCUMENT_BYTES, SUPPORTED_SUFFIXES, load_document
+    from index.build import check_clause_count
+    from index.limits import MB, Limits
+    from index.load import SUPPORTED_SUFFIXES, load_document
     from index.parse import parse_document
 
+    limits = Limits.of(settings)
     file_name = safe_file_name(name)
     if Path(file_name).suffix.lower() not in SUPPORTED_SUFFIXES:
         st.error("Chỉ nhận tệp .txt, .md, .docx, .pdf hoặc .html.")
         return False
-    if len(data) > MAX_DOCUMENT_BYTES:
-        st.error(f"Tệp quá lớn (tối đa {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB).")
+    if len(data) > limits.document_mb * MB:
+        st.error(f"Tệp quá lớn ({len(data) / MB:.1f} MB; tối đa {limits.document_mb} MB).")
         return False
     folder = documents_dir(settings)
     target = folder / file_name
@@ -158,7 +161,8 @@ def add_document(name: str, data: bytes, settings) -> bool:
         with tempfile.TemporaryDirectory(dir=folder) as tmp:
             candidate = Path(tmp) / file_name
             candidate.write_bytes(data)
-            parsed = parse_document(load_document(candidate))  # refuse what cannot be read before touching anything
+            parsed = parse_document(load_document(candidate, limits))  # refuse what cannot be read before touching anything
+            check_clause_count(parsed.clauses, limits, file_name)
             st.session_state["upload_warnings"] = [w.message_vi() for w in parsed.warnings]
             digest = hashlib.sha256(data).hexdigest()
             if target.exists() and hashlib.sha256(target.read_bytes()).hexdigest() != digest:

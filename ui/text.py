@@ -23,9 +23,24 @@ _STOP = frozenset(fold(w) for w in (
 
 
 def escape_markdown(text: str) -> str:
-    """'**a** <b>' -> '\\*\\*a\\*\\* \\<b\\>': shown literally by st.markdown; newlines kept as line breaks."""
-    escaped = _MD_SPECIAL.sub(r"\\\1", text or "")
+    """'**a** <b>' -> '\\*\\*a\\*\\* \\<b\\>': shown literally by st.markdown; newlines kept as line breaks;
+    web and mail addresses left as text (see ``defuse_links``)."""
+    escaped = _MD_SPECIAL.sub(r"\\\1", defuse_links(text or ""))
     return escaped.replace("\n", "  \n")
+
+
+_LINK_START = re.compile(r"(?<=:)(?=//)|(?<=\bwww)(?=\.)|(?=@)", re.IGNORECASE)
+
+
+def defuse_links(text: str) -> str:
+    """Addresses in a document stay text, never live links: Streamlit's Markdown turns 'https://…',
+    'www.…' and 'a@b.vn' into links even when escaped, so a word joiner (U+2060, invisible) goes
+    where the autolinker looks for them.
+
+    >>> defuse_links("xem https://a.vn, www.b.vn, c@d.vn").encode("unicode_escape").decode()
+    'xem https:\\\\u2060//a.vn, www\\\\u2060.b.vn, c\\\\u2060@d.vn'
+    """
+    return _LINK_START.sub("\u2060", text)
 
 
 def nfc(text: str) -> str:
@@ -51,10 +66,10 @@ def highlight_html(text: str, spans: list[tuple[int, int]], css_class: str = "")
     out, pos = [], 0
     attr = f' class="{css_class}"' if css_class else ""
     for start, end in _merge([s for s in spans if s[0] < s[1]]):
-        out.append(html.escape(text[pos:start]))
-        out.append(f"<mark{attr}>{html.escape(text[start:end])}</mark>")
+        out.append(html.escape(defuse_links(text[pos:start])))
+        out.append(f"<mark{attr}>{html.escape(defuse_links(text[start:end]))}</mark>")
         pos = end
-    out.append(html.escape(text[pos:]))
+    out.append(html.escape(defuse_links(text[pos:])))
     return "".join(out).replace("\n", "<br>")
 
 

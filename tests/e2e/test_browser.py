@@ -224,7 +224,7 @@ QUYẾT NGHỊ:
 
 1. Các chỉ tiêu chủ yếu
 
-(1) Tỷ lệ che phủ cây xanh đô thị đạt 35%.
+(1) Tỷ lệ che phủ cây xanh đô thị đạt 35% (số liệu công bố tại https://example.org/cay-xanh).
 
 (2) Trồng mới 120.000 cây xanh trên địa bàn tỉnh.
 
@@ -259,6 +259,11 @@ def test_add_a_resolution(page, app_url, tmp_path):
     # polled: a real double answer stays two and fails after the timeout.
     answers = page.locator('[data-testid="stChatMessage"]').filter(has_text="35%")
     expect(answers).to_have_count(1, timeout=ANSWER_TIMEOUT_MS // 4)
+    # An address in a document is shown as text, never as a live link (in the answer or its cited clause).
+    answers.locator("summary").first.click()
+    page.wait_for_timeout(500)
+    assert "example.org" in answers.inner_text()
+    assert page.locator('[data-testid="stMain"] a[href*="example.org"]').count() == 0
     _go(page, "Chỉ tiêu 2024", "Chỉ tiêu chủ yếu năm 2025")
     _shot(page, "07-them-nghi-quyet")
     assert page.locator('[data-testid="stException"]').count() == 0
