@@ -99,7 +99,15 @@ def parse_documents(files: list[Path], *, strict: bool = False,
     failed: list[FailedDocument] = []
     seen: set[str] = set()
     for path in files:
-        path = Path(path).resolve()
+        try:
+            path = Path(path).resolve()
+        except (OSError, RuntimeError) as exc:  # a symlink loop, an unreadable parent folder
+            error = DocumentError(f"cannot resolve {path}: {exc}", "Không đọc được đường dẫn tệp (liên kết vòng "
+                                  "hoặc thư mục không truy cập được).")
+            if strict:
+                raise error from exc
+            failed.append(FailedDocument(Path(path), str(error), error.user_message))
+            continue
         try:
             text = load_document(path, limits)
             result = parse_document(text)
@@ -157,7 +165,8 @@ def build_lock(index_dir: Path):
         full = disk_full(exc)
         raise (DiskFullError if full else IndexUnavailableError)(
             f"cannot write in {index_dir}: {exc!r}",
-            ("Ổ đĩa đã đầy" if full else "Thư mục chỉ mục không cho phép ghi (ổ đĩa chỉ đọc hoặc thiếu quyền)")
+            ("Ổ đĩa đã đầy" if full else "Không ghi được vào thư mục chỉ mục (đường dẫn TLNQ_INDEX_DIR không hợp "
+                                          "lệ, ổ đĩa chỉ đọc hoặc thiếu quyền)")
             + ": không xây được chỉ mục. Chỉ mục hiện có vẫn được giữ nguyên.",
         ) from exc
     with fh:

@@ -169,7 +169,7 @@ def test_a_build_on_a_refusing_disk_is_a_message_and_keeps_the_index(built, tmp_
         with pytest.raises(IndexingError) as err:
             build_index([SEED], _settings(index_dir, tmp_path), fake_models.name, lambda: fake_models, force=True)
         message = err.value.user_message
-        assert ("đầy" if disk == "full" else "không cho phép ghi") in message, message
+        assert ("đầy" if disk == "full" else "Không ghi được vào thư mục chỉ mục") in message, message
         assert "giữ nguyên" in message
         assert _snapshot(index_dir) == before
 
@@ -246,3 +246,40 @@ def test_what_killed_builds_left_is_pruned_at_the_next_build(built, tmp_path, fa
     assert report.up_to_date  # nothing to rebuild: pruning alone
     left = sorted(p.name for p in index_dir.iterdir() if p.name not in ("build.lock", "DEPLOYMENT"))
     assert left == sorted([CURRENT_FILE, current, older])
+
+
+# -- paths that are not what they claim -----------------------------------------------------------
+def _cli(*args: str, env: dict) -> subprocess.CompletedProcess:
+    import sys
+
+    from tests.conftest import REPO
+
+    return subprocess.run([sys.executable, "-m", *args], cwd=REPO, capture_output=True, text=True,
+                          env=dict(os.environ, **env), timeout=300)
+
+
+def test_a_symlink_loop_among_the_documents_is_named_and_the_rest_indexed(tmp_path):
+    from index.build import parse_documents
+
+    loop = tmp_path / "vong.txt"
+    loop.symlink_to(loop)
+    docs, failed = parse_documents([SEED, loop])
+    assert [d.source.name for d in docs] == [SEED.name]
+    assert failed[0].source.name == "vong.txt" and "liên kết vòng" in failed[0].user_message
+
+
+@pytest.mark.parametrize("where", ["a-file", "under-a-file"])
+def test_a_bad_index_dir_is_a_message_for_ask_and_build(tmp_path, where):
+    """TLNQ_INDEX_DIR naming a file (or a path under one): ask says there is no index, build says it
+    cannot write there; exit 2, no traceback."""
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    index_dir = afile if where == "a-file" else afile / "index"
+    env = {"TLNQ_INDEX_DIR": str(index_dir), "TLNQ_LOG_FILE": str(tmp_path / "q.log"), "HF_HUB_OFFLINE": "1"}
+    asked = _cli("assistant", "ask", Q_GRDP, env=env)
+    assert asked.returncode == 2 and "Traceback" not in asked.stderr
+    assert "Chưa có chỉ mục" in asked.stderr
+    built = _cli("index", "build", env=env)
+    assert built.returncode != 0 and "Traceback" not in built.stderr + built.stdout
+    assert "Không ghi được vào thư mục chỉ mục" in built.stderr + built.stdout
+    assert afile.read_text() == "x"
