@@ -25,20 +25,29 @@ def choose(question: Question, candidates: list[Candidate], calibration: Calibra
     ``per_year``: for a comparison, the candidates read as if only that year were asked
     (Assistant.per_year); the best of them for each year not yet covered is cited too.
     """
+    if question.unknown_clause:  # 'chỉ tiêu (25)' of a document with 21, quoted nowhere either
+        return [], Reason.CLAUSE, 0.0
+    named = [c for c in candidates if c.explicit or c.quoting]
     if not candidates:
         return [], Reason.NOTHING_RETRIEVED, 0.0
     rows = features(question, candidates, names_missing)
     for cand, row in zip(candidates, rows):
         cand.probability = calibration.rank(row)
         cand.eligible = not _hard(question, cand, calibration, names_missing)
-    order = sorted((i for i, c in enumerate(candidates) if c.eligible), key=lambda i: -candidates[i].probability)
+    # A question that names a clause is answered from that clause or its parts (or, for a clause of the
+    # document amended, from the clauses that quote its number), never from another.
+    scope = [i for i, c in enumerate(candidates) if _within(c, named)] if named else range(len(candidates))
+    order = sorted((i for i in scope if candidates[i].eligible), key=lambda i: -candidates[i].probability)
     if not order:
-        return [], _hard(question, candidates[0], calibration, names_missing)[0], 0.0
+        return [], (_hard(question, candidates[0], calibration, names_missing) or [Reason.LOW_CONFIDENCE])[0], 0.0
     eligible = [candidates[i] for i in order]
     best = eligible[0]
     runner_up = eligible[1].probability if len(eligible) > 1 else 0.0
     answerability = calibration.answerable(rows[order[0]], best.probability, runner_up)
-    if answerability < calibration.threshold:
+    # Named and failing no predicate (year, figure, name), the clause answers whatever its probability:
+    # the question says which clause it is about.
+    vouched = best.explicit and not [r for r in reasons(question, best, names_missing) if r is not Reason.NO_TEXT]
+    if answerability < calibration.threshold and not vouched:
         return [], _refusal_reason(question, candidates, names_missing), answerability
     evidence = [best]
     if wants_comparison(question):
@@ -67,6 +76,12 @@ def year_partner(asked: Question, pool: list[Candidate], evidence: list[Candidat
     options = [c for c in pool if year in c.years and (c.doc, c.clause_id) not in taken
                and not _hard(asked, c, calibration, names_missing)]
     return max(options, key=lambda c: c.probability, default=None)
+
+
+def _within(cand: Candidate, named: list[Candidate]) -> bool:
+    """The candidate is a named clause or one of its parts."""
+    return any(cand.doc == n.doc and (cand.clause_id == n.clause_id or cand.clause_id.startswith(n.clause_id + "/"))
+               for n in named)
 
 
 def _hard(question: Question, cand: Candidate, calibration: Calibration, names_missing: bool) -> list[Reason]:

@@ -133,6 +133,7 @@ class Candidate:
     title: str = ""
     lead: str = ""  # the sentence its parent introduces it with ('Sửa đổi điểm b khoản 3 Điều 10 như sau:')
     explicit: bool = False  # the question named this clause or part
+    quoting: bool = False  # the clause quotes the number the question names (an amendment of it)
     dense: float = 0.0  # cosine similarity to the question (0 when dense retrieval is off)
     ranks: dict = field(default_factory=dict)  # {"bm25": 3, "dense": 1}: its rank in each signal
 

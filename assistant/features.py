@@ -25,6 +25,7 @@ class Reason(str, Enum):
     YEAR = "year"  # the year asked is not the year of the text
     FIGURE = "no figure"  # a figure is asked for and the text has none
     NO_TEXT = "no text"
+    CLAUSE = "clause not in document"  # the question names a clause number the document does not have
     LOW_CONFIDENCE = "low confidence"  # eligible, but the fitted probability is below the threshold
 
 

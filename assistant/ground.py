@@ -12,14 +12,19 @@ _BRACKET_CITE = re.compile(r"\[[^\]\n]{1,80}\]")
 
 
 def numbers_in(text: str) -> list[str]:
-    """'tăng 7,5-8%, ngày 07/12/2023' -> ['7,5', '8', '07/12/2023']."""
+    """Every number as written (a date is three numbers).
+
+    >>> numbers_in("tăng 7,5-8%, ngày 07/12/2023")
+    ['7,5', '8', '07', '12', '2023']
+    """
     return _NUMBER.findall(text)
 
 
 def label_forms(labels: list[str]) -> list[str]:
     """A label and the places it sits in, longest first: a cited clause's own address is no claim.
 
-    ['chỉ tiêu (11), mục 2.2, khoản 2, Điều 2'] -> [that, 'mục 2.2, khoản 2, Điều 2', 'khoản 2, Điều 2', 'Điều 2']
+    >>> label_forms(["chỉ tiêu (11), mục 2.2, khoản 2, Điều 2"])[1:]
+    ['mục 2.2, khoản 2, Điều 2', 'khoản 2, Điều 2', 'Điều 2']
     """
     forms = set()
     for label in labels:

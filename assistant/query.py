@@ -29,7 +29,8 @@ _YEAR = re.compile(r"(?<![\d\-–/.,])(19|20)\d\d(?![\d\-–/.,]\d)")
 _NUMBER = re.compile(r"\d")
 _QUANTITY = re.compile(r"bao nhi[eê]u|\bbn\b|\bmấy\b|phần trăm|\bbao nhieu\b|\bmay phan tram\b|\bmức\b.*\bnào\b|tăng bao|đạt bao", re.I)
 _WHICH_CLAUSE = re.compile(
-    r"(ở|o|nằm ở|nam o|thuộc|thuoc|quy định (tại|ở)|tại)\s+(mục|muc|điều|dieu|khoản|khoan|điều khoản|dieu khoan|chỉ tiêu|chi tieu|phần|phan)\s*(nào|nao|mấy|may|số mấy)"
+    r"(ở|o|nằm ở|nam o|thuộc|thuoc|quy định (tại|ở)|tại)\s+"
+    r"(mục|muc|điều|dieu|khoản|khoan|điều khoản|dieu khoan|chỉ tiêu|chi tieu|phần|phan)\s*(nào|nao|mấy|may|số mấy)"
     r"|(mục|muc|điều|dieu|khoản|khoan|điều khoản|dieu khoan|chỉ tiêu|chi tieu)\s+(nào|nao|số mấy|so may|mấy|may)\b"
     r"|nằm ở đâu|nam o dau|ở đâu trong|o dau trong|chỉ tiêu số mấy|chi tieu so may",
     re.I,
@@ -40,8 +41,9 @@ _FOLLOWUP_START = re.compile(
     re.I,
 )
 _ANAPHORA = re.compile(r"\b(đó|do|này|nay|trên|ấy|ay|thì sao|thi sao|kia)\b", re.I)
+# The digits must end the number: 'chỉ tiêu 2024' and 'chỉ tiêu 10%' name no clause.
 _CLAUSE_REF = re.compile(
-    r"chỉ tiêu\s*(?:số\s*)?\(?(\d{1,2})\)?|chi tieu\s*(?:so\s*)?\(?(\d{1,2})\)?"
+    r"chỉ tiêu\s*(?:số|thứ)?\s*\(?(\d{1,2})(?![\d.,%])\)?|chi tieu\s*(?:so|thu)?\s*\(?(\d{1,2})(?![\d.,%])\)?"
     r"|\bmục\s*(\d{1,2}(?:\.\d{1,2}){1,2})|\bmuc\s*(\d{1,2}(?:\.\d{1,2}){1,2})"
     r"|\bkhoản\s*(\d{1,2})\s*,?\s*điều\s*(\d{1,2})|\bđiều\s*(\d{1,2})\b",
     re.I,
@@ -151,6 +153,7 @@ class Question:
     followup: bool = False
     compare: bool = False
     unit: str | None = None
+    unknown_clause: bool = False  # names clause numbers no document has nor quotes (set after lookup)
 
 
 def is_followup(text: str) -> bool:
@@ -205,6 +208,40 @@ def resolve_history(text: str, history: list[dict] | None) -> tuple[str, bool]:
     if years(text):
         topic = _YEAR.sub("", topic)
     return f"{topic} {text}", True
+
+
+NUMBERED_REF = re.compile(r"CT\d+|M\d+(?:\.\d+)+|D\d+(?:/K\d+)?")
+
+
+def numbered_refs(q: "Question") -> list[str]:
+    """The clauses the question names by number ('chỉ tiêu (7)', 'mục 3.5', 'khoản 2 Điều 3'), not
+    the sections it names by kind ('người ký').
+
+    >>> numbered_refs(analyse("Chỉ tiêu thứ 7 và mục 3.5 là gì? Ai là người ký?"))
+    ['CT7', 'M3.5']
+    >>> numbered_refs(analyse("Các chỉ tiêu 2024 đạt 10%?"))
+    []
+    """
+    return [r for r in q.clause_refs if NUMBERED_REF.fullmatch(r)]
+
+
+def mention_pattern(ref: str) -> re.Pattern | None:
+    """How a text quotes a numbered clause of another document ('sửa đổi khoản 2 Điều 10 như sau'), so a
+    question about an amended clause finds the clause that amends it. Target numbers ('CT7') have no
+    such form: '(7)' alone says nothing.
+
+    >>> bool(mention_pattern("D10/K2").search("Sửa đổi, bổ sung khoản 2 Điều 10 như sau"))
+    True
+    >>> bool(mention_pattern("D1").search("Điều 10 được sửa")), mention_pattern("CT7")
+    (False, None)
+    """
+    if m := re.fullmatch(r"D(\d+)/K(\d+)", ref):
+        return re.compile(rf"\bkhoản\s+{m[2]}\s*,?\s+(?:của\s+)?điều\s+{m[1]}(?!\d)", re.I)
+    if m := re.fullmatch(r"D(\d+)", ref):
+        return re.compile(rf"\bđiều\s+{m[1]}(?![\d.])", re.I)
+    if m := re.fullmatch(r"M([\d.]+)", ref):
+        return re.compile(rf"\bmục\s+{re.escape(m[1])}(?![\d.])", re.I)
+    return None
 
 
 def analyse(raw: str, history: list[dict] | None = None) -> Question:

@@ -23,13 +23,15 @@ from assistant.choose import choose
 from assistant.evidence import Candidate, EvidenceSelector, wants_comparison
 from assistant.features import Reason
 from assistant.ground import guard, strip_citations
-from assistant.query import Question, analyse, normalise, trim_history
+from assistant.query import Question, analyse, mention_pattern, normalise, numbered_refs, trim_history
 from assistant.retrieve import HybridRetriever, fusion_weights
 from assistant.types import Answer, Citation
 from index.errors import IndexMismatchError, IndexMissingError, ModelMissingError
 
 log = logging.getLogger(__name__)
 REFUSAL = "Nghị quyết không quy định nội dung này"
+# A clause number quoted by more clauses than this is not specific enough to scope the answer to them.
+MAX_QUOTING_CLAUSES = 3
 
 
 @dataclass
@@ -120,11 +122,14 @@ class Assistant:
         history = trim_history(history, self.settings.max_history_turns, self.settings.max_history_chars)
         q = analyse(self.validate(question), history)
         hits = self.retriever.search(q.search_text, k=max(20, self.settings.top_k * 2), doc=doc)
-        explicit = self._explicit_refs(q, doc)
+        explicit, quoting, unknown = self._explicit_refs(q, doc)
+        q = replace(q, unknown_clause=unknown)
         top = hits[0].score if hits else 1.0
         by_key = {(h.doc, h.clause_id): h for h in hits}
         keys = [(d, c, top * 1.2) for d, c in explicit]
         keys += [(h.doc, h.clause_id, h.score) for h in hits if (h.doc, h.clause_id) not in set(explicit)]
+        floor = hits[-1].score if hits else 1.0  # a quoting clause retrieval missed joins at the bottom
+        keys += [(d, c, floor) for d, c in quoting if (d, c) not in by_key and (d, c) not in set(explicit)]
         candidates = []
         for doc_key, clause_id, score in keys:
             cand = self.selector.candidate(doc_key, clause_id, score)
@@ -133,6 +138,7 @@ class Assistant:
                 if hit is not None:
                     cand.dense, cand.ranks = hit.dense, dict(hit.ranks)
                 cand.explicit = (doc_key, clause_id) in explicit
+                cand.quoting = (doc_key, clause_id) in quoting
                 self.selector.judge(q, cand)
                 candidates.append(cand)
         return q, candidates, bool(self.selector.missing_names(q))
@@ -149,6 +155,7 @@ class Assistant:
             for c in candidates:
                 again = self.selector.candidate(c.doc, c.clause_id, c.retrieval)
                 again.dense, again.ranks, again.explicit = c.dense, dict(c.ranks), c.explicit
+                again.quoting = c.quoting
                 self.selector.judge(asked, again)
                 fresh.append(again)
             out[year] = fresh
@@ -162,14 +169,37 @@ class Assistant:
                                                  self.per_year(q, candidates))
         return Decision(q, candidates, evidence, reason, (time.perf_counter() - started) * 1000, answerability)
 
-    def _explicit_refs(self, q: Question, doc: str | None) -> list[tuple[str, str]]:
-        """'chỉ tiêu (15)', 'mục 3.5', 'người ký' name a clause or part: look it up directly."""
+    def _explicit_refs(self, q: Question, doc: str | None
+                       ) -> tuple[list[tuple[str, str]], list[tuple[str, str]], bool]:
+        """'chỉ tiêu (15)', 'mục 3.5', 'người ký' name a clause or part: look it up directly. A number the
+        document does not have may name a clause of the document it amends: then the clauses that quote
+        it ('sửa đổi khoản 2 Điều 10'), when few enough to be specific.
+
+        Returns (named clauses, quoting clauses, whether every number asked is unknown to the documents).
+        """
         found: list[tuple[str, str]] = []
+        quoted: list[tuple[str, str]] = []
         for ref in q.clause_refs:
             for key in self.selector.by_key:
                 if (doc is None or key[0] == doc) and (key[1] == ref or key[1].endswith("/" + ref)):
                     found.append(key)
-        return list(dict.fromkeys(found))
+        numbered = numbered_refs(q)
+        resolved = 0
+        docs = [doc] if doc is not None else list(self.selector.by_doc)
+        for ref in numbered:
+            pattern = mention_pattern(ref)
+            hit = False
+            for each in docs:  # per document: its own clause of that number, else the clauses quoting it
+                if any(k[0] == each and (k[1] == ref or k[1].endswith("/" + ref)) for k in found):
+                    hit = True
+                    continue
+                quoting = [key for key, clause in self.selector.by_key.items() if pattern is not None
+                           and key[0] == each and pattern.search(clause.get("text", ""))]
+                hit = hit or bool(quoting)
+                if len(quoting) <= MAX_QUOTING_CLAUSES:
+                    quoted += quoting
+            resolved += hit
+        return list(dict.fromkeys(found)), list(dict.fromkeys(quoted)), bool(numbered) and not resolved
 
     def ask(self, question: str, history: list[dict] | None = None, doc: str | None = None,
             answerer: Answerer | None = None) -> Answer:

@@ -58,9 +58,9 @@ class RetrieverBaseline:
 
 
 def normalised_with_map(text: str) -> tuple[str, list[int]]:
-    """Whitespace runs folded to one space, with each kept character's position in ``text``.
+    r"""Whitespace runs folded to one space, with each kept character's position in ``text``.
 
-    >>> normalised_with_map("a \\n b")
+    >>> normalised_with_map("a \n b")
     ('a b', [0, 1, 4])
     """
     out, where = [], []

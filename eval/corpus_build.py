@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         embedder = make_embedder(model_name, str(settings.models_dir))
         embedder.embed_query("khởi động")  # the first call pays one-off costs
     print(f"embedder: {model_name}")
-    print(f"| document | KB | units | warnings | words lost | parse ms | chunks | build s |")
+    print("| document | KB | units | warnings | words lost | parse ms | chunks | build s |")
     print("|---|---|---|---|---|---|---|---|")
     for set_name, (_golden, corpus_dir) in SETS.items():
         if set_name not in args.sets.split(","):

@@ -2,7 +2,8 @@
 
     python -m eval.golden_trees [--show N] [NAME …]
 
-Prints, for the development corpus and the held-out documents, per document: golden units, the share whose id exists with the same first words,
+Prints, for the development corpus and the held-out documents, per document: golden units,
+the share whose id exists with the same first words,
 missing and extra ids, warnings, words lost, the longest clause against the longest paragraph.
 """
 from __future__ import annotations

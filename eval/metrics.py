@@ -30,7 +30,7 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 # -- text ------------------------------------------------------------------
 def fold(text: str) -> str:
-    """NFC and whitespace folded: 'Số: 412/NQ-HĐND\\nHưng  Yên' -> 'Số: 412/NQ-HĐND Hưng Yên'."""
+    r"""NFC and whitespace folded: 'Số: 412/NQ-HĐND\nHưng  Yên' -> 'Số: 412/NQ-HĐND Hưng Yên'."""
     return re.sub(r"\s+", " ", unicodedata.normalize("NFC", text or "")).strip()
 
 

@@ -152,7 +152,8 @@ def run_eval(assistant, questions: list[dict], *, progress: Progress | None = No
             "documents": [d["key"] for d in assistant.index.documents],
             "doc": doc,
             "settings": {k: getattr(settings, k) for k in ("top_k", "rrf_k")}
-            | {"answer_threshold": assistant.calibration.threshold, "bm25_weight": assistant.retriever.bm25_weight, "dense_weight": assistant.retriever.dense_weight},
+            | {"answer_threshold": assistant.calibration.threshold, "bm25_weight": assistant.retriever.bm25_weight,
+               "dense_weight": assistant.retriever.dense_weight},
             "naive_chunks": getattr(others.get("naive_rag"), "chunks", None),
             "warnings": list(assistant.warnings),
             "seconds": round(time.perf_counter() - started, 1),

@@ -305,10 +305,10 @@ def _read_pdf(path: Path, limits: Limits = Limits()) -> str:
 
 
 def clean_text(raw: str) -> str:
-    """NFC, OCR noise removed, page-break cuts joined; paragraphs stay apart.
+    r"""NFC, OCR noise removed, page-break cuts joined; paragraphs stay apart.
 
     Returns lines; a blank line separates paragraphs.
-    >>> clean_text("đất đai, tài\\n\\nnguyên và các nguồn lực.")
+    >>> clean_text("đất đai, tài\n\nnguyên và các nguồn lực.")
     'đất đai, tài nguyên và các nguồn lực.'
     """
     text = unicodedata.normalize("NFC", raw).replace("\r\n", "\n").replace("\r", "\n")

@@ -35,7 +35,7 @@ def at(app_env):
 
 
 def _plain(markdown: str) -> str:
-    """Undo escape_markdown: '7,5\\-8%' -> '7,5-8%'."""
+    r"""Undo escape_markdown: '7,5\-8%' -> '7,5-8%'."""
     return re.sub(r"\\(.)", r"\1", markdown).replace("  \n", "\n")
 
 

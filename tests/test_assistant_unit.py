@@ -172,3 +172,18 @@ def test_a_word_typed_with_a_wrong_tone_still_matches(tmp_settings, fake_index, 
     typed = read("Năm 2023 đã giải quyết việc lam mới cho bao nhiêu người lao động?")
     assert typed.coverage >= written.coverage > 0.5
     assert any("2,4 vạn lao động" in text for text in typed.chosen) and not typed.why_not
+
+
+@pytest.mark.parametrize("form", ["Chỉ tiêu ({n}) là gì?", "chi tieu so {n} nam 2024 la bao nhieu", "Chỉ tiêu thứ {n} quy định gì?"])
+def test_a_named_target_is_answered_from_that_target(tmp_settings, fake_index, fake_embedder, form):
+    """Each numbered target of the seed, asked by its number alone: cited is that target, never the header,
+    the preamble or a neighbour (the real-model run of the same check: closing note of session 5)."""
+    assistant = _assistant(tmp_settings, fake_index, fake_embedder)
+    for n in (1, 7, 12, 19, 21):
+        cited = [c.clause_id for c in assistant.ask(form.format(n=n)).citations]
+        assert cited and all(c.endswith(f"/CT{n}") for c in cited), (n, cited)
+
+
+def test_a_target_number_the_resolution_lacks_is_refused(tmp_settings, fake_index, fake_embedder):
+    answer = _assistant(tmp_settings, fake_index, fake_embedder).ask("Chỉ tiêu (25) là gì?")
+    assert not answer.answerable and not answer.citations

@@ -135,3 +135,37 @@ def test_a_question_with_nothing_eligible_is_refused_at_any_threshold():
     rows = [_row("a", True, 0.9, 0.1, reasons=("year",))]
     table = decisions(rows, _calibration(hard=(Reason.YEAR,)))
     assert table == [(True, None, False)] and at_threshold(table, 0.0)["false_refusal"] == 1.0
+
+
+def test_a_named_clause_answers_not_a_more_probable_other():
+    """'Chỉ tiêu (7) là gì?': the question names its clause; a better-covered other clause never answers
+    it, and the named one answers even below the threshold when no predicate fails."""
+    q = analyse("Chỉ tiêu (7) là gì?")
+    other, named = _cand("D2/K2/M2.1/CT5", 0.9), _cand("D2/K2/M2.1/CT7", 0.1)
+    named.explicit = True
+    evidence, reason, _ = choose(q, [other, named], _calibration(threshold=0.99), False)
+    assert evidence == [named] and reason is Reason.ANSWERED
+
+
+def test_a_part_of_the_named_clause_may_answer():
+    q = analyse("Mục 3.5 nói gì về du lịch?")
+    whole, part, elsewhere = _cand("D2/K3/M3.5", 0.2), _cand("D2/K3/M3.5/a", 0.9), _cand("D2/K3/M3.6", 0.95)
+    whole.explicit = True
+    evidence, _, _ = choose(q, [whole, part, elsewhere], _calibration(), False)
+    assert evidence[0] is part
+
+
+def test_a_clause_number_the_document_lacks_is_refused():
+    from dataclasses import replace
+
+    q = replace(analyse("Chỉ tiêu (25) là gì?"), unknown_clause=True)  # as Assistant.candidates sets it
+    evidence, reason, _ = choose(q, [_cand("D2/K2/M2.1/CT5", 0.9)], _calibration(threshold=0.0), False)
+    assert evidence == [] and reason is Reason.CLAUSE
+
+
+def test_a_named_clause_still_fails_its_predicates():
+    q = analyse("Chỉ tiêu (7) năm 2030 là bao nhiêu?")
+    named = _cand("D2/K2/M2.1/CT7", 0.9, why_not="year")
+    named.explicit = True
+    evidence, reason, _ = choose(q, [named], _calibration(), False)
+    assert evidence == [] and reason is Reason.YEAR

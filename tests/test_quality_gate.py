@@ -12,7 +12,6 @@ Floors sit just under what was measured with EmbeddingGemma and the shipped cali
 """
 from __future__ import annotations
 
-import json
 
 import pytest
 

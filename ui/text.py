@@ -23,7 +23,7 @@ _STOP = frozenset(fold(w) for w in (
 
 
 def escape_markdown(text: str) -> str:
-    """'**a** <b>' -> '\\*\\*a\\*\\* \\<b\\>': shown literally by st.markdown; newlines kept as line breaks;
+    r"""'**a** <b>' -> '\*\*a\*\* \<b\>': shown literally by st.markdown; newlines kept as line breaks;
     web and mail addresses left as text (see ``defuse_links``)."""
     escaped = _MD_SPECIAL.sub(r"\\\1", defuse_links(text or ""))
     return escaped.replace("\n", "  \n")
@@ -33,12 +33,12 @@ _LINK_START = re.compile(r"(?<=:)(?=//)|(?<=\bwww)(?=\.)|(?=@)", re.IGNORECASE)
 
 
 def defuse_links(text: str) -> str:
-    """Addresses in a document stay text, never live links: Streamlit's Markdown turns 'https://…',
+    r"""Addresses in a document stay text, never live links: Streamlit's Markdown turns 'https://…',
     'www.…' and 'a@b.vn' into links even when escaped, so a word joiner (U+2060, invisible) goes
     where the autolinker looks for them.
 
     >>> defuse_links("xem https://a.vn, www.b.vn, c@d.vn").encode("unicode_escape").decode()
-    'xem https:\\\\u2060//a.vn, www\\\\u2060.b.vn, c\\\\u2060@d.vn'
+    'xem https:\\u2060//a.vn, www\\u2060.b.vn, c\\u2060@d.vn'
     """
     return _LINK_START.sub("\u2060", text)
 

@@ -150,9 +150,9 @@ def _echoes(sentence: str, question: str) -> bool:
 
 
 def tidy(text: str, question: str = "") -> str:
-    """Undo the habits of small models, keeping every claim they made for the guard to judge.
+    r"""Undo the habits of small models, keeping every claim they made for the guard to judge.
 
-    'Q? [D1]]\\n\\nTrả lời: GRDP tăng 8% [D1]]. GRDP tăng 8% [D1]].' -> 'GRDP tăng 8% [D1].'
+    'Q? [D1]]\n\nTrả lời: GRDP tăng 8% [D1]]. GRDP tăng 8% [D1]].' -> 'GRDP tăng 8% [D1].'
     """
     text = text.replace("]]", "]")
     kept: list[str] = []
