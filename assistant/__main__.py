@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from index.errors import IndexingError
+from core.errors import ProductError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
             if answer.citations:
                 print("\nTrích dẫn: " + "; ".join(c.label for c in answer.citations))
         return 0
-    except IndexingError as exc:
+    except ProductError as exc:
         logging.getLogger("assistant").info("%s", exc)
         print(f"Lỗi: {exc.user_message}", file=sys.stderr)
         return 2
@@ -91,7 +91,6 @@ def _batch(assistant, args) -> int:
 
 def _batch_row(assistant, args, n: int, line: str, limit: int, done: set) -> dict | None:
     """One answer row, or an error row that names the line; None when --out already holds it."""
-    from assistant.errors import AssistantError
 
     item = None
     try:
@@ -110,7 +109,7 @@ def _batch_row(assistant, args, n: int, line: str, limit: int, done: set) -> dic
     except (ValueError, KeyError, TypeError, RecursionError) as exc:
         row_id = item.get("id", n) if isinstance(item, dict) else n  # keep the line's own id when it has one
         return {"id": row_id, "error": f"dòng {n} không hợp lệ: {exc}"}
-    except (IndexingError, AssistantError) as exc:
+    except ProductError as exc:
         return {"id": item.get("id", n), "error": exc.user_message}
     except Exception as exc:  # a dead store or model: this line fails, the batch goes on
         logging.getLogger("assistant").warning("batch line %d failed: %r", n, exc)

@@ -16,8 +16,8 @@ from typing import Iterator
 from assistant.answerers import Answerer, make_answerer
 from assistant.answerers.extractive import ExtractiveAnswerer, compose
 from assistant.answerers.llm import cited_ids
-from assistant.config import Settings, get_settings
-from assistant.errors import BackendUnavailableError, EmptyQuestionError, QuestionTooLongError
+from core.config import Settings, get_settings
+from core.errors import BackendUnavailableError, EmptyQuestionError, QuestionTooLongError
 from assistant.calibration import load_calibration
 from assistant.choose import choose
 from assistant.evidence import Candidate, EvidenceSelector, wants_comparison
@@ -26,7 +26,7 @@ from assistant.ground import guard, strip_citations
 from assistant.query import Question, analyse, mention_pattern, normalise, numbered_refs, trim_history
 from assistant.retrieve import HybridRetriever, fusion_weights
 from assistant.types import Answer, Citation
-from index.errors import IndexMismatchError, IndexMissingError, ModelMissingError
+from core.errors import IndexMismatchError, IndexMissingError, ModelMissingError
 
 log = logging.getLogger(__name__)
 REFUSAL = "Nghị quyết không quy định nội dung này"

@@ -46,11 +46,11 @@ def _bound(text: str) -> tuple[str, float]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    from assistant.config import Settings
+    from core.config import Settings
     from eval.report import headline_table, write_outputs
     from eval.runner import load_questions, run_eval
     from index.embed import make_embedder, resolve_model_name
-    from index.errors import IndexingError
+    from core.errors import ProductError
 
     questions = load_questions(args.questions)
     if args.kind:
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         assistant = Assistant.load(settings, build=True)
         assistant_load = time.perf_counter() - started
-    except (IndexingError, ValueError) as exc:
+    except (ProductError, ValueError) as exc:
         print(f"cannot load the assistant: {exc}", file=sys.stderr)
         return 2
 

@@ -69,7 +69,7 @@ def peak_rss_mb() -> float:
 
 def run_bench(scales: tuple[int, ...] = (1, 10, 100), scale_queries: int = 60, workdir: Path | None = None,
               out=print) -> dict:
-    from assistant.config import Settings
+    from core.config import Settings
     from assistant.query import analyse
     from assistant.retrieve import HybridRetriever
     from assistant.service import Assistant

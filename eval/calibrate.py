@@ -68,7 +68,7 @@ def split_questions(split: str) -> list[dict]:
 
 def split_documents(split: str) -> list[Path]:
     """The documents a split's questions are asked of (questions without 'doc' ask the default one)."""
-    from assistant.config import Settings
+    from core.config import Settings
     from eval.blind_gold import _doc_path
 
     docs = list(Settings().documents)
@@ -82,7 +82,7 @@ def split_documents(split: str) -> list[Path]:
 
 def extract(assistant, questions: list[dict]) -> list[Row]:
     """Run retrieval and evidence reading once per question; the features of every candidate."""
-    from assistant.errors import AssistantError
+    from core.errors import AssistantError
     from assistant.evidence import wants_comparison
     from assistant.features import features, reasons
     from eval.runner import question_doc
@@ -117,7 +117,7 @@ def extract(assistant, questions: list[dict]) -> list[Row]:
 
 def cached_rows(split: str, index_dir: Path, model: str | None, refresh: bool) -> tuple[list[Row], str]:
     """The split's rows, from the cache when the questions, the index and the code are unchanged."""
-    from assistant.config import Settings
+    from core.config import Settings
     from assistant.service import Assistant
 
     questions = split_questions(split)

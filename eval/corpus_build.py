@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sets", default="corpus", help="comma-separated: corpus, heldout, test")
     ap.add_argument("names", nargs="*")
     args = ap.parse_args(argv)
-    from assistant.config import Settings
+    from core.config import Settings
     from index.build import build_index
 
     settings = Settings()

@@ -71,7 +71,7 @@ def clause_sources(clauses: list[dict]) -> dict[tuple[str, str], str]:
 
 def run_system(assistant, question: dict, sources: dict, doc: str | None = None) -> tuple[dict, str]:
     """The assistant's result for one question, and the search text it retrieved with."""
-    from assistant.errors import AssistantError
+    from core.errors import AssistantError
 
     history = question.get("history") or None
     search_text = question["question"]
@@ -182,7 +182,7 @@ def question_doc(question: dict, keys: set[str]) -> str | None:
 
 def _warm_up(assistant, questions: list[dict], doc: str | None) -> None:
     """One untimed question first: the first encode and query pay one-off start-up costs."""
-    from assistant.errors import AssistantError
+    from core.errors import AssistantError
 
     if questions:
         try:

@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from index.errors import IndexingError
+from core.errors import IndexingError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _build(args) -> int:
-    from assistant.config import get_settings
+    from core.config import get_settings
     from index.build import build_index, parse_documents
     from index.embed import make_embedder, resolve_model_name
 
@@ -64,7 +64,7 @@ def _build(args) -> int:
 
 
 def _load_tree(file: Path | None) -> list[dict]:
-    from assistant.config import get_settings
+    from core.config import get_settings
     from index.load import load_document
     from index.parse import parse_clauses
     from index.store import CLAUSES_FILE, current_generation, read_jsonl
@@ -94,7 +94,7 @@ def _tree(args) -> int:
 
 
 def _report(file: Path | None) -> int:
-    from assistant.config import get_settings
+    from core.config import get_settings
     from index.load import load_document
     from index.meta import describe
     from index.parse import parse_document

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from index.chunks import Chunk, make_chunks
-from index.errors import (DiskFullError, DocumentError, IndexBusyError, IndexingError, IndexMismatchError,
+from core.errors import (DiskFullError, DocumentError, IndexBusyError, IndexingError, IndexMismatchError,
                           IndexMissingError, IndexUnavailableError)
 from index.lexical import strip_accents
 from index.limits import Limits

@@ -3,7 +3,7 @@
 One shared process serves a whole office: a file that inflates to gigabytes or holds a hundred
 thousand clauses must be refused with a message, not parsed for an hour. The defaults are far above
 any real resolution (the corpus' largest is 50 KB and about 400 clauses) and each is a setting
-(``TLNQ_MAX_DOCUMENT_MB`` …, see assistant/config.py).
+(``TLNQ_MAX_DOCUMENT_MB`` …, see core/config.py).
 """
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-from index.errors import DocumentError
+from core.errors import DocumentError
 from index.limits import MB, Limits
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".docx", ".pdf", ".html", ".htm")

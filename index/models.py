@@ -62,7 +62,7 @@ def load_lock(path: Path | None = None) -> dict:
 
 
 def _settings_dirs() -> tuple[Path, Path]:
-    from assistant.config import get_settings
+    from core.config import get_settings
 
     s = get_settings()
     return Path(s.models_dir), Path(s.wheel_cache_dir)

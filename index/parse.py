@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from index.errors import NoClausesError
+from core.errors import NoClausesError
 
 SCHEMA_VERSION = 2
 

@@ -17,7 +17,7 @@ import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from index.errors import IndexMismatchError, IndexMissingError, IndexUnavailableError, StoreUnavailableError
+from core.errors import IndexMismatchError, IndexMissingError, IndexUnavailableError, StoreUnavailableError
 from index.parse import SCHEMA_VERSION
 
 log = logging.getLogger(__name__)

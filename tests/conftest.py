@@ -35,7 +35,7 @@ def app_settings_env(env: dict[str, str], patch: pytest.MonkeyPatch | None = Non
     get_settings() is cached, so the cache is cleared on the way in and out: no test sees
     another's settings. Pass a test's ``monkeypatch`` to undo its other patches here too.
     """
-    from assistant.config import get_settings
+    from core.config import get_settings
 
     if patch is None:
         patch = pytest.MonkeyPatch()
@@ -91,7 +91,7 @@ def fake_embedder() -> FakeEmbeddings:
 @pytest.fixture
 def tmp_settings(tmp_path):
     """Settings whose every data path is under tmp_path."""
-    from assistant.config import Settings
+    from core.config import Settings
 
     return Settings(index_dir=tmp_path / "index", feedback_file=tmp_path / "feedback.jsonl",
                     log_file=tmp_path / "logs" / "q.log")
@@ -100,7 +100,7 @@ def tmp_settings(tmp_path):
 @pytest.fixture(scope="session")
 def real_settings(tmp_path_factory):
     """Default settings (real default embedder) with the index in a session temp folder."""
-    from assistant.config import Settings
+    from core.config import Settings
 
     base = tmp_path_factory.mktemp("real")
     return Settings(index_dir=base / "index", feedback_file=base / "feedback.jsonl", log_file=base / "logs" / "q.log")

@@ -267,7 +267,7 @@ def test_sidebar_shows_document_model_and_index(at, app_env):
 @pytest.fixture
 def without_local_model(app_env, monkeypatch, tmp_path):
     """The app's settings point at a GGUF that is not there; its cached Assistant is reloaded before and after."""
-    from assistant.config import get_settings
+    from core.config import get_settings
     from ui.state import forget_assistant
 
     monkeypatch.setenv("TLNQ_LLM_GGUF_PATH", str(tmp_path / "missing.gguf"))

@@ -7,7 +7,7 @@ from langchain_core.messages import AIMessage
 
 from assistant.answerers import make_answerer
 from assistant.answerers.llm import LLMAnswerer, cited_ids
-from assistant.errors import BackendUnavailableError, EmptyQuestionError, QuestionTooLongError
+from core.errors import BackendUnavailableError, EmptyQuestionError, QuestionTooLongError
 from assistant.ground import guard, numbers_in
 from assistant.prompts import render
 from assistant.query import analyse, expand_abbreviations, normalise, resolve_history

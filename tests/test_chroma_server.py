@@ -241,7 +241,7 @@ def test_unreachable_server_is_a_clear_message(server_settings, server_index, fa
                                                build):
     import index.embed
     from assistant.service import Assistant
-    from index.errors import IndexingError
+    from core.errors import IndexingError
 
     monkeypatch.setattr(index.embed, "make_embedder", lambda name, models_dir: fake_embedder)
     down = server_settings.model_copy(update={"chroma_port": free_port()})
@@ -290,7 +290,7 @@ def gate(chroma_server, tmp_path):
 def test_gateway_refuses_a_missing_or_wrong_token(server_settings, server_index, vectors, gate, token):
     """`chroma run` itself takes any token; behind the gateway a wrong or missing one is refused, said in
     Vietnamese, and never reaches Chroma."""
-    from index.errors import StoreUnavailableError
+    from core.errors import StoreUnavailableError
     from index.store import open_index
 
     port, _ = gate
@@ -317,7 +317,7 @@ def test_a_hung_server_is_a_message_within_the_timeout(server_settings, server_i
     import socket
     import time
 
-    from index.errors import StoreUnavailableError
+    from core.errors import StoreUnavailableError
     from index.store import open_index
 
     silent = socket.socket()
@@ -340,7 +340,7 @@ def test_a_server_lost_mid_session_is_a_message_and_answers_resume(server_settin
     """The gateway (standing in for the server) stops between two questions: the question gets a Vietnamese
     message after the retries; when it is back, the same Assistant answers again."""
     from assistant.service import Assistant
-    from index.errors import StoreUnavailableError
+    from core.errors import StoreUnavailableError
     from index.store import open_index
 
     port = free_port()

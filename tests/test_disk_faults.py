@@ -41,7 +41,7 @@ def _can_mount(tmp_path: Path) -> bool:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """One index of the seed with fake vectors; each test copies it."""
-    from assistant.config import Settings
+    from core.config import Settings
     from index.build import build_index
 
     base = tmp_path_factory.mktemp("disk-built")
@@ -60,7 +60,7 @@ def fake_models(monkeypatch, fake_embedder):
 
 
 def _settings(index_dir: Path, tmp_path: Path):
-    from assistant.config import Settings
+    from core.config import Settings
 
     return Settings(index_dir=index_dir, embedding_model=FakeEmbeddings.name,
                     log_file=tmp_path / "q.log", feedback_file=tmp_path / "f.jsonl")
@@ -161,7 +161,7 @@ def test_an_intact_index_on_a_refusing_disk_still_answers(built, tmp_path, monke
 def test_a_build_on_a_refusing_disk_is_a_message_and_keeps_the_index(built, tmp_path, monkeypatch, fake_models,
                                                                      disk):
     from index.build import build_index
-    from index.errors import IndexingError
+    from core.errors import IndexingError
 
     copy = read_only_copy if disk == "read-only" else full_disk_copy
     with copy(built, tmp_path, monkeypatch) as index_dir:
@@ -180,7 +180,7 @@ def test_disk_filling_up_mid_build_leaves_no_half_generation(built, tmp_path, mo
     import index.build
     from assistant.service import Assistant
     from index.build import build_index
-    from index.errors import DiskFullError
+    from core.errors import DiskFullError
     from index.store import current_generation
 
     index_dir = tmp_path / "index"
@@ -209,7 +209,7 @@ def test_disk_filling_up_mid_build_leaves_no_half_generation(built, tmp_path, mo
 def test_not_enough_space_is_refused_before_embedding(built, tmp_path, monkeypatch, fake_models):
     import index.build
     from index.build import build_index
-    from index.errors import DiskFullError
+    from core.errors import DiskFullError
 
     index_dir = tmp_path / "index"
     shutil.copytree(built, index_dir)

@@ -169,7 +169,7 @@ def test_chunk_clauses_by_overlap_share():
 # -- the real thing, on a few questions ---------------------------------------
 @pytest.fixture(scope="session")
 def eval_assistant(tmp_path_factory):
-    from assistant.config import Settings
+    from core.config import Settings
     from assistant.service import Assistant
 
     root = tmp_path_factory.mktemp("eval-index")

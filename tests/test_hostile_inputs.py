@@ -102,7 +102,7 @@ def grdp_answer(real_assistant):
     (LONG, "Câu hỏi quá dài (20000 ký tự)"),
 ], ids=["empty", "none", "whitespace", "invisible", "control-only", "emoji-only", "punctuation", "20000-chars"])
 def test_api_refuses_empty_or_huge_questions_with_a_vietnamese_message(real_assistant, intact, question, message):
-    from assistant.errors import AssistantError
+    from core.errors import AssistantError
 
     history = [{"role": "user", "content": Q_GRDP}, {"role": "assistant", "content": "…"}]
     kept = copy.deepcopy(history)
@@ -393,7 +393,7 @@ def test_index_cli_messages_are_vietnamese(index_copy, tmp_path):
 @pytest.fixture(scope="module")
 def fake_built(tmp_path_factory):
     """An index of the seed built once with the fake embedder."""
-    from assistant.config import Settings
+    from core.config import Settings
     from index.build import build_index
     from tests.conftest import FakeEmbeddings
 
@@ -446,7 +446,7 @@ CORRUPTIONS = [
 @pytest.mark.parametrize("how", CORRUPTIONS)
 def test_broken_index_is_refused_with_a_message(fake_index, how):
     from assistant.service import Assistant
-    from index.errors import IndexMismatchError, IndexMissingError
+    from core.errors import IndexMismatchError, IndexMissingError
     from index.store import open_index
 
     _corrupt(fake_index.index_dir, how)
@@ -463,7 +463,7 @@ def test_answering_never_rebuilds_a_broken_index(fake_index, how):
     """Answering opens the index read-only: a broken index is refused and left exactly as it was; only
     an explicit build (the tools' build=True, or python -m index build) repairs it."""
     from assistant.service import Assistant
-    from index.errors import IndexingError
+    from core.errors import IndexingError
     from index.store import current_generation
 
     _corrupt(fake_index.index_dir, how)
@@ -488,7 +488,7 @@ def test_index_build_repairs_a_damaged_generation(fake_index, fake_embedder):
 
 def test_corrupted_manifest_is_refused_then_rebuilt(fake_index):
     from assistant.service import Assistant
-    from index.errors import IndexMismatchError
+    from core.errors import IndexMismatchError
     from index.store import current_generation
 
     gen = fake_index.index_dir / current_generation(fake_index.index_dir)
@@ -500,7 +500,7 @@ def test_corrupted_manifest_is_refused_then_rebuilt(fake_index):
 
 def test_index_of_another_model_is_refused_without_rebuild(fake_index):
     from assistant.service import Assistant
-    from index.errors import IndexMismatchError
+    from core.errors import IndexMismatchError
     from index.store import current_generation, open_index
 
     before = current_generation(fake_index.index_dir)
@@ -531,7 +531,7 @@ def test_missing_model_folder_is_a_message_not_a_silent_reembedding(real_assista
     """The model the index was built with is gone (models/ deleted): say so and how to fix it, instead of
     answering with the fallback model after re-embedding the shared index."""
     from assistant.service import Assistant
-    from index.errors import ModelMissingError
+    from core.errors import ModelMissingError
 
     index_dir = _copy_index(Path(real_settings.index_dir), tmp_path / "index")
     before = _snapshot(index_dir)
@@ -681,7 +681,7 @@ def _upload_page(name, data, index_dir):
     """A page that hands one upload to the sidebar's add_document, once (it reruns on success)."""
     import streamlit as st
 
-    from assistant.config import Settings
+    from core.config import Settings
     from ui import sidebar
 
     if "uploaded" not in st.session_state:

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from index.build import build_index, build_lock
-from index.errors import IndexBusyError, IndexMismatchError, IndexMissingError
+from core.errors import IndexBusyError, IndexMismatchError, IndexMissingError
 from index.store import current_generation, open_index
 from tests.conftest import REPO, SEED
 

@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from index.errors import DocumentError
+from core.errors import DocumentError
 from index.limits import Limits
 from tests.conftest import SEED
 
@@ -82,7 +82,7 @@ def test_too_many_clauses_is_refused_and_the_other_documents_are_indexed(tmp_pat
 
 
 def test_limits_are_settings():
-    from assistant.config import Settings
+    from core.config import Settings
 
     assert Limits.of(Settings(max_clauses=7, max_document_mb=3)) == Limits(clauses=7, document_mb=3)
     assert Limits.of(Settings()) == Limits()

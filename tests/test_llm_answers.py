@@ -6,7 +6,7 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
 from assistant.answerers.llm import LLMAnswerer, build_messages, drop_unknown_brackets, present, tidy
-from assistant.errors import BackendUnavailableError
+from core.errors import BackendUnavailableError
 from assistant.ground import guard, support, unsupported_names
 from assistant.service import Assistant
 from assistant.types import Answer

@@ -5,7 +5,7 @@ import unicodedata
 
 import pytest
 
-from index.errors import DocumentError
+from core.errors import DocumentError
 from index.load import clean_text, load_document, read_document
 from tests.conftest import SEED
 

@@ -7,7 +7,7 @@ import unicodedata
 import pytest
 
 from index.build import build_index
-from index.errors import DocumentError
+from core.errors import DocumentError
 from index.load import load_document
 from index.meta import describe
 from index.parse import parse_clauses

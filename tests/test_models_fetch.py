@@ -210,7 +210,7 @@ def test_real_lock_is_well_formed():
 
 @pytest.mark.model  # loads the real embedder
 def test_embeddinggemma_ranks_vietnamese_paraphrase(monkeypatch):
-    from assistant.config import get_settings
+    from core.config import get_settings
 
     folder = installed_model_dir(models.EMBEDDINGGEMMA, get_settings().models_dir)
     if folder is None:

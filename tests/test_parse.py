@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from eval.golden_trees import GOLDEN_DIR, SETS, score
-from index.errors import NoClausesError
+from core.errors import NoClausesError
 from index.load import clean_text, load_document
 from index.parse import parse_clauses, parse_document
 from index.report import longest_paragraph, make_report, words_lost

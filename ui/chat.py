@@ -10,7 +10,7 @@ import uuid
 
 import streamlit as st
 
-from assistant.errors import AssistantError
+from core.errors import AssistantError
 from assistant.feedback import record_feedback
 from assistant.types import Answer
 from ui import fuller, state

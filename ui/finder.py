@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from assistant.errors import AssistantError
+from core.errors import AssistantError
 from assistant.targets import fold
 from ui import state
 from ui.components import show_clause

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from index.errors import IndexingError
+from core.errors import IndexingError
 from ui import state
 from ui.text import escape_markdown
 

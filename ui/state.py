@@ -5,8 +5,8 @@ import logging
 
 import streamlit as st
 
-from assistant.config import Settings, get_settings
-from index.errors import IndexingError
+from core.config import Settings, get_settings
+from core.errors import ProductError
 
 log = logging.getLogger(__name__)
 
@@ -37,12 +37,12 @@ def get_assistant():
     The app only reads the index: when it is missing, damaged or of another model, the message says so
     and an explicit button (for the administrator) rebuilds it; nothing is rebuilt behind anyone's back.
     """
-    from index.errors import IndexMismatchError, IndexMissingError, ModelMissingError
+    from core.errors import IndexMismatchError, IndexMissingError, ModelMissingError
 
     settings = get_settings()
     try:
         return _load_assistant(current_generation(), str(settings.index_dir))
-    except IndexingError as exc:
+    except ProductError as exc:
         log.warning("assistant not loaded: %s", exc)
         st.error(exc.user_message)
         if isinstance(exc, (IndexMissingError, IndexMismatchError)) and not isinstance(exc, ModelMissingError):
@@ -114,9 +114,7 @@ def clauses_by_id(assistant, doc: str | None) -> dict[tuple[str, str], dict]:
 
 def error_message(exc: Exception, what: str) -> str:
     """A known error's own message, else a generic one (the details go to the log)."""
-    from assistant.errors import AssistantError
-
-    if isinstance(exc, (IndexingError, AssistantError)):
+    if isinstance(exc, ProductError):
         log.warning("%s: %s", what, exc)
         return exc.user_message
     log.error("%s failed", what, exc_info=exc)

@@ -8,12 +8,13 @@ echo the question, repeat themselves or forget the citation format; ``tidy`` and
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 from pathlib import Path
 from typing import Iterator
 
-from assistant.errors import BackendUnavailableError
+from core.errors import BackendUnavailableError
 from assistant.evidence import Candidate
 from assistant.ground import grounded, numbers_in, strip_citations
 from assistant.prompts import load_prompt, render
@@ -83,6 +84,7 @@ def _llamacpp(settings):
         raise BackendUnavailableError(f"local llama.cpp backend unavailable: {missing}",
                                       missing + " Đang dùng câu trả lời trích dẫn nguyên văn.")
     path = _gguf_file(settings)
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as for the embedder (index/embed.py)
     try:
         import llama_cpp  # noqa: F401  (optional, built from source)
     except ImportError as exc:

@@ -1,13 +1,21 @@
-"""Errors of the indexing side, each with an English log message and a Vietnamese user message."""
+"""Every error of the product, each with an English log message and a Vietnamese user message."""
 from __future__ import annotations
 
 
-class IndexingError(Exception):
-    """Base: ``str(err)`` is for logs (English), ``err.user_message`` for people (Vietnamese)."""
+class ProductError(Exception):
+    """Base: ``str(err)`` is for logs (English), ``err.user_message`` for people (Vietnamese).
+
+    Every boundary (CLI, app page, batch line) catches this one class and shows ``user_message``.
+    """
 
     def __init__(self, message: str, user_message: str):
         super().__init__(message)
         self.user_message = user_message
+
+
+# -- documents and the index ----------------------------------------------------------------
+class IndexingError(ProductError):
+    """A document or the index cannot be read, built or opened."""
 
 
 class DocumentError(IndexingError):
@@ -54,3 +62,26 @@ class IndexUnavailableError(IndexingError):
 
 class DiskFullError(IndexingError):
     """Not enough free disk space to write a new index generation (the current one is untouched)."""
+
+
+
+# -- answering ------------------------------------------------------------------------------
+class AssistantError(ProductError):
+    """A question or an answering backend cannot be handled."""
+
+
+class EmptyQuestionError(AssistantError):
+    def __init__(self) -> None:
+        super().__init__("empty question", "Vui lòng nhập câu hỏi.")
+
+
+class QuestionTooLongError(AssistantError):
+    def __init__(self, length: int, limit: int) -> None:
+        super().__init__(
+            f"question of {length} characters exceeds the limit of {limit}",
+            f"Câu hỏi quá dài ({length} ký tự). Vui lòng rút gọn dưới {limit} ký tự.",
+        )
+
+
+class BackendUnavailableError(AssistantError):
+    """An LLM backend cannot be reached or is not installed."""
