@@ -327,7 +327,8 @@ def _snapshot(index_dir: Path) -> tuple[bytes | None, list[str]]:
 
 
 @pytest.fixture(scope="module")
-def index_copy(real_settings, tmp_path_factory) -> Path:
+def index_copy(real_assistant, real_settings, tmp_path_factory) -> Path:
+    """A copy of the session's real index (``real_assistant`` builds it once, whatever runs first)."""
     return _copy_index(Path(real_settings.index_dir), tmp_path_factory.mktemp("copy") / "index")
 
 
@@ -696,7 +697,7 @@ UPLOADS = [
     ("nhi-phan.txt", bytes(range(256)) * 16, "Tệp không phải văn bản."),
     ("van-ban.pdf", "Điều 1. Văn bản thường mang đuôi .pdf".encode(), "Không đọc được tệp .pdf."),
     ("van-ban.docx", b"PK\x03\x04 not really a zip", "Không đọc được tệp .docx."),
-    ("qua-lon.txt", b"a" * (20 * 1024 * 1024 + 1), "Tệp quá lớn (tối đa 20 MB)."),
+    ("qua-lon.txt", b"a" * (20 * 1024 * 1024 + 1), "Tệp quá lớn (20.0 MB; tối đa 20 MB)."),
     ("<script>alert('x')</script>.txt", "Ngày xưa có một cô bé.\nCô bé đi chợ.".encode(), None),
     ("**đậm**[x](javascript:alert(1)) :red[y].txt", "Chỉ là ghi chú.".encode(), None),
     ('"><img src=x onerror=alert(1)>.pdf', b"%PDF-1.4 broken", "Không đọc được tệp .pdf."),
