@@ -70,10 +70,6 @@ def section_matches(text: str) -> list[dict]:
     return [rule for rule in section_rules() if any(hit(cue) for cue in rule["cues"])]
 
 
-def section_refs(text: str) -> list[str]:
-    return list(dict.fromkeys(rule["section"] for rule in section_matches(text)))
-
-
 _COMPARE = re.compile(
     r"so với|so sánh|chênh|khác nhau|thay đổi|cao hơn|thấp hơn|tăng hay giảm|cả hai"
     r"|\bvà (mục tiêu|chỉ tiêu|năm)|so voi|so sanh|chenh|khac nhau|thay doi|cao hon|thap hon|\bva (muc tieu|chi tieu|nam)",

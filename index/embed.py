@@ -105,11 +105,3 @@ def make_embedder(name: str, models_dir: str) -> SentenceTransformerEmbeddings:
             f"embedding model {name!r} not found at {location!r}; known offline models: "
             f"{', '.join(KNOWN_MODELS)} (or a local folder path)"
         ) from exc
-
-
-def load_embedder(settings) -> tuple[SentenceTransformerEmbeddings, str | None]:
-    """The configured embedder and, when it had to fall back, the warning to show."""
-    name, warning = resolve_model_name(
-        settings.embedding_model, Path(settings.models_dir), settings.fallback_embedding_model
-    )
-    return make_embedder(name, str(settings.models_dir)), warning

@@ -585,7 +585,6 @@ APP = str(REPO / "app.py")
 APP_TIMEOUT = 180
 GENERIC_ERROR_START = "Đã có lỗi ngoài dự kiến"
 
-needs_app = pytest.mark.skipif(not Path(APP).is_file(), reason="app.py not there yet")
 
 
 @pytest.fixture(scope="module")
@@ -622,7 +621,6 @@ def _plain(markdown: str) -> str:
     return re.sub(r"\\(.)", r"\1", markdown).replace("  \n", "\n")
 
 
-@needs_app
 def test_app_nfd_and_bidi_questions_answer_like_nfc(app):
     _say(app, Q_GRDP)
     _say(app, unicodedata.normalize("NFD", Q_GRDP))
@@ -634,7 +632,6 @@ def test_app_nfd_and_bidi_questions_answer_like_nfc(app):
     assert not app.error
 
 
-@needs_app
 @pytest.mark.parametrize("question, forbidden", [
     (MARKDOWN_Q, ["](javascript:", "<img", ":red["]),
     (HTML_Q, ["<script", "<img"]),
@@ -651,7 +648,6 @@ def test_app_hostile_question_is_answered_or_refused_as_text(app, question, forb
     assert not app.error
 
 
-@needs_app
 def test_app_errors_leave_the_conversation_as_it_was(app, monkeypatch):
     from assistant.service import Assistant
 
@@ -706,7 +702,6 @@ UPLOADS = [
 ]
 
 
-@needs_app
 @pytest.mark.parametrize("name, data, message", UPLOADS,
                          ids=["empty", "binary", "text-as-pdf", "not-a-docx", "over-limit", "html-name",
                               "markdown-name", "html-name-pdf", "exe", "path-traversal"])
@@ -730,7 +725,6 @@ def test_app_upload_is_refused_with_a_message_and_nothing_changes(index_copy, tm
     assert not documents.exists() or not [p for p in documents.rglob("*") if p.is_file()]
 
 
-@needs_app
 def test_app_upload_with_an_html_name_is_stored_under_a_safe_name(index_copy, tmp_path):
     """A real resolution under a hostile name: indexed (vectors reused, no model needed), name sanitised."""
     from streamlit.testing.v1 import AppTest
@@ -749,7 +743,6 @@ def test_app_upload_with_an_html_name_is_stored_under_a_safe_name(index_copy, tm
     assert len(keys) == 2 and all(re.fullmatch(r"[a-z0-9-]+", k) for k in keys)
 
 
-@needs_app
 def test_app_upload_reports_the_parse_warnings_in_vietnamese(index_copy, tmp_path):
     """A document whose numbering skips (Điều 1, then Điều 3) is indexed; the official is told where."""
     from streamlit.testing.v1 import AppTest

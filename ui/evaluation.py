@@ -45,8 +45,6 @@ def _runner():
     except ImportError as exc:
         log.warning("eval runner unavailable: %s", exc)
         return None
-    if not hasattr(runner, "run_eval"):
-        return None
     return runner, report
 
 

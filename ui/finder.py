@@ -10,7 +10,6 @@ from ui.components import show_clause
 from ui.text import escape_markdown, node_heading, phrase_spans, query_words, word_spans
 
 RESULTS = 8
-TOP_LEVEL_KINDS = ("HEADER", "PREAMBLE", "BODY", "CLOSING", "C", "D", "S")
 
 
 def render(assistant, settings, doc: str | None) -> None:

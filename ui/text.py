@@ -156,13 +156,3 @@ def _short(clause: dict) -> str:
     marker = (clause.get("marker") or clause.get("label") or clause["clause_id"]).strip()
     title = clause.get("title") or ""
     return f"{marker} {title}".strip() if title else marker.rstrip(".")
-
-
-def legal_sort_key(clause_id: str) -> tuple:
-    """Document order of clause ids: 'D2/K3/M3.5' < 'D2/K3/M3.14'."""
-    parts = []
-    for part in clause_id.split("/"):
-        m = re.match(r"([A-Z+]*)([\d.]*)", part)
-        numbers = tuple(int(n) for n in m.group(2).split(".") if n) if m else ()
-        parts.append((m.group(1) if m else part, numbers))
-    return tuple(parts)
