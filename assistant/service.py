@@ -185,20 +185,17 @@ class Assistant:
                     found.append(key)
         numbered = numbered_refs(q)
         resolved = 0
-        docs = [doc] if doc is not None else list(self.selector.by_doc)
         for ref in numbered:
+            # Per document: its own clause of that number, else the clauses quoting it (one pass over all).
+            has_own = {k[0] for k in found if k[1] == ref or k[1].endswith("/" + ref)}
             pattern = mention_pattern(ref)
-            hit = False
-            for each in docs:  # per document: its own clause of that number, else the clauses quoting it
-                if any(k[0] == each and (k[1] == ref or k[1].endswith("/" + ref)) for k in found):
-                    hit = True
-                    continue
-                quoting = [key for key, clause in self.selector.by_key.items() if pattern is not None
-                           and key[0] == each and pattern.search(clause.get("text", ""))]
-                hit = hit or bool(quoting)
-                if len(quoting) <= MAX_QUOTING_CLAUSES:
-                    quoted += quoting
-            resolved += hit
+            quoting: dict[str, list[tuple[str, str]]] = {}
+            if pattern is not None:
+                for key, clause in self.selector.by_key.items():
+                    if (doc is None or key[0] == doc) and key[0] not in has_own and pattern.search(clause.get("text", "")):
+                        quoting.setdefault(key[0], []).append(key)
+            resolved += bool(has_own or quoting)
+            quoted += [key for keys in quoting.values() if len(keys) <= MAX_QUOTING_CLAUSES for key in keys]
         return list(dict.fromkeys(found)), list(dict.fromkeys(quoted)), bool(numbered) and not resolved
 
     def ask(self, question: str, history: list[dict] | None = None, doc: str | None = None,

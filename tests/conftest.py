@@ -88,6 +88,18 @@ def fake_embedder() -> FakeEmbeddings:
     return FakeEmbeddings()
 
 
+@pytest.fixture(scope="session")
+def fake_seed_index(tmp_path_factory) -> Path:
+    """The seed indexed once with fake vectors; tests copy the folder before changing anything."""
+    from core.config import Settings
+    from index.build import build_index
+
+    settings = Settings(index_dir=tmp_path_factory.mktemp("fake-seed") / "index", embedding_model=FakeEmbeddings.name)
+    embedder = FakeEmbeddings()
+    build_index([SEED], settings, embedder.name, lambda: embedder)
+    return settings.index_dir
+
+
 @pytest.fixture
 def tmp_settings(tmp_path):
     """Settings whose every data path is under tmp_path."""

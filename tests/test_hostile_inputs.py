@@ -391,27 +391,13 @@ def test_index_cli_messages_are_vietnamese(index_copy, tmp_path):
 
 
 # -- a broken, half-written or mismatched index (fake embedder: the model is not the point) ----------
-@pytest.fixture(scope="module")
-def fake_built(tmp_path_factory):
-    """An index of the seed built once with the fake embedder."""
-    from core.config import Settings
-    from index.build import build_index
-    from tests.conftest import FakeEmbeddings
-
-    base = tmp_path_factory.mktemp("fake-built")
-    settings = Settings(index_dir=base / "index", embedding_model=FakeEmbeddings.name)
-    embedder = FakeEmbeddings()
-    build_index([SEED], settings, embedder.name, lambda: embedder)
-    return settings.index_dir
-
-
 @pytest.fixture
-def fake_index(fake_built, tmp_settings, fake_embedder, monkeypatch):
+def fake_index(fake_seed_index, tmp_settings, fake_embedder, monkeypatch):
     """A fresh copy of that index (a path no Chroma client in this process has opened yet);
     Assistant.load() is given the fake embedder too."""
     import index.embed
 
-    _copy_index(fake_built, tmp_settings.index_dir)
+    _copy_index(fake_seed_index, tmp_settings.index_dir)
     monkeypatch.setattr(index.embed, "make_embedder", lambda name, models_dir: fake_embedder)
     return tmp_settings.model_copy(update={"embedding_model": fake_embedder.name})
 
