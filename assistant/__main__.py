@@ -22,11 +22,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        from assistant.service import Assistant
+        from assistant.compose import make_assistant
 
         if args.batch is None and args.question is None:
             parser.error("cần một câu hỏi hoặc --batch FILE")
-        assistant = Assistant.load()
+        assistant = make_assistant()
         for warning in assistant.warnings:
             print(f"cảnh báo: {warning}", file=sys.stderr)
         if args.batch is not None:

@@ -244,7 +244,6 @@ class EvidenceSelector:
         self.df = df
         self.accented_vocabulary = set().union(*(
             terms_of(syllables_for(f"{c.get('title', '')} {c.get('text', '')}", True)) for c in clauses))
-        self.vocabulary = set(df)
         self.doc_terms: dict[str, set[str]] = {}  # accent-free syllables and pairs each document uses
         for c in clauses:
             self.doc_terms.setdefault(c["doc"], set()).update(

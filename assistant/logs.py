@@ -34,8 +34,8 @@ def log_question(settings, question: str, answer) -> None:
         "embedding_model": answer.embedding_model,
         "cited": [c.clause_id for c in answer.citations],
         "answerable": answer.answerable,
-        "grounding_removed": answer.grounding.get("removed_sentences", 0),
-        "latency_ms": answer.timings_ms.get("total"),
+        "grounding_removed": answer.grounding.removed_sentences,
+        "latency_ms": answer.timings_ms.total,
     }
     if settings.log_question_text:
         record["question"] = question

@@ -72,17 +72,6 @@ class Target:
         return float(m.group(1).replace(",", ".")) if m else None
 
 
-def fold(text: str) -> str:
-    """'Tỷ lệ Hộ nghèo' -> 'ty le ho ngheo' (accents and case away, one character for one)."""
-    out = []
-    for ch in unicodedata.normalize("NFC", text):
-        base = "d" if ch in "đĐ" else "".join(
-            c for c in unicodedata.normalize("NFD", ch) if unicodedata.category(c) != "Mn"
-        )
-        out.append(base.lower() if len(base) == 1 else ch.lower())
-    return "".join(out)
-
-
 def split_indicator(text: str) -> tuple[str, str]:
     """'Tỷ lệ hộ nghèo giảm còn 0,71%.' -> ('Tỷ lệ hộ nghèo', 'giảm còn 0,71%').
 

@@ -85,3 +85,12 @@ class QuestionTooLongError(AssistantError):
 
 class BackendUnavailableError(AssistantError):
     """An LLM backend cannot be reached or is not installed."""
+
+
+# -- set-up -----------------------------------------------------------------------------------
+class ModelFetchError(ProductError):
+    """A model could not be fetched or failed verification; nothing was installed."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "Không tải hoặc kiểm tra được mô hình; chưa có gì được cài. "
+                                  "Hãy chạy lại: bash scripts/setup.sh")

@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     from core.config import Settings
     from eval.report import headline_table, write_outputs
     from eval.runner import load_questions, run_eval
-    from index.embed import make_embedder, resolve_model_name
+    from assistant.compose import make_assistant, make_embedder
     from core.errors import ProductError
 
     questions = load_questions(args.questions)
@@ -65,15 +65,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     settings = Settings(answerer=args.backend) if args.backend else Settings()
-    from assistant.service import Assistant
 
     try:
         started = time.perf_counter()
-        name, _ = resolve_model_name(settings.embedding_model, settings.models_dir, settings.fallback_embedding_model)
-        make_embedder(name, str(settings.models_dir))  # cached: Assistant.load reuses it
+        make_embedder(settings)  # loaded once per process: make_assistant reuses it
         model_load = time.perf_counter() - started
         started = time.perf_counter()
-        assistant = Assistant.load(settings, build=True)
+        assistant = make_assistant(settings, build=True)
         assistant_load = time.perf_counter() - started
     except (ProductError, ValueError) as exc:
         print(f"cannot load the assistant: {exc}", file=sys.stderr)

@@ -133,11 +133,9 @@ class NaiveRag:
         from langchain_core.documents import Document
         from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-        from index.embed import make_embedder
         from index.load import load_document
         from index.store import chroma_settings
 
-        settings = assistant.settings
         self.k = k
         splitter = RecursiveCharacterTextSplitter(chunk_size=chunk_size, chunk_overlap=chunk_overlap,
                                                   add_start_index=True)
@@ -159,7 +157,7 @@ class NaiveRag:
         if not pieces:
             raise ValueError("naive baseline: none of the indexed source files can be read")
         self.chunks = len(pieces)
-        embedder = make_embedder(assistant.index.embedding_model, str(settings.models_dir))
+        embedder = assistant.embedder  # the model already loaded for the assistant's index
         self._client = chromadb.EphemeralClient(settings=chroma_settings())
         self._collection = f"eval-naive-{uuid.uuid4().hex[:12]}"
         self.store = Chroma(client=self._client, collection_name=self._collection, embedding_function=embedder,

@@ -29,6 +29,7 @@ class CachingEmbedder:
 
     def __init__(self, inner):
         self.inner = inner
+        self.name = inner.name
         self.cache: dict[str, list[float]] = {}
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
@@ -72,10 +73,10 @@ def run_bench(scales: tuple[int, ...] = (1, 10, 100), scale_queries: int = 60, w
     from core.config import Settings
     from assistant.query import analyse
     from assistant.retrieve import HybridRetriever
-    from assistant.service import Assistant
+    from assistant.compose import make_assistant
     from eval.runner import load_questions
-    from index.build import build_index
-    from index.embed import make_embedder, resolve_model_name
+    from index.build import build_for
+    from index.embed import choose_model, embedder_for
     from index.store import open_index
 
     base = Settings()
@@ -83,18 +84,18 @@ def run_bench(scales: tuple[int, ...] = (1, 10, 100), scale_queries: int = 60, w
     tmp = Path(workdir or tempfile.mkdtemp(prefix="tlnq-bench-"))
     results: dict = {"scales": {}}
     try:
-        name, _ = resolve_model_name(base.embedding_model, base.models_dir, base.fallback_embedding_model)
+        name, _ = choose_model(base)
         results["embedding_model"] = name
-        embedder, ms = timed(make_embedder, name, str(base.models_dir))
+        embedder, ms = timed(embedder_for, base, name)
         results["model_load_s"] = ms / 1000
         out(f"model {name} loaded in {ms / 1000:.1f} s")
 
         settings = base.model_copy(update={"index_dir": tmp / "index-1x", "log_file": tmp / "questions.log"})
-        report, ms = timed(build_index, list(base.documents), settings, name, lambda: embedder)
+        report, ms = timed(build_for, settings, embedder=embedder)
         results["build_s"] = ms / 1000
         results["chunks"] = report.chunks
         out(f"index built in {ms / 1000:.1f} s ({report.chunks} chunks)")
-        assistant, ms = timed(Assistant.load, settings)
+        assistant, ms = timed(make_assistant, settings, embedder=embedder)
         results["assistant_load_s"] = ms / 1000
         results["weights"] = (assistant.retriever.bm25_weight, assistant.retriever.dense_weight)
 
@@ -111,7 +112,7 @@ def run_bench(scales: tuple[int, ...] = (1, 10, 100), scale_queries: int = 60, w
         for n in scales:
             scaled = settings.model_copy(update={"index_dir": tmp / f"scale-{n}x"})
             files = copies(source, n, tmp / f"docs-{n}x")
-            report, build_ms = timed(build_index, files, scaled, name, lambda: caching)
+            report, build_ms = timed(build_for, scaled, files, embedder=caching)
             opened = open_index(scaled.index_dir, scaled, name)
             # Both signals on, whatever the assistant's weights, so each one's cost shows.
             retriever, open_ms = timed(HybridRetriever, opened, embedder, rrf_k=scaled.rrf_k,

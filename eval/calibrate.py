@@ -118,12 +118,12 @@ def extract(assistant, questions: list[dict]) -> list[Row]:
 def cached_rows(split: str, index_dir: Path, model: str | None, refresh: bool) -> tuple[list[Row], str]:
     """The split's rows, from the cache when the questions, the index and the code are unchanged."""
     from core.config import Settings
-    from assistant.service import Assistant
+    from assistant.compose import make_assistant
 
     questions = split_questions(split)
     settings = Settings(index_dir=index_dir, documents=split_documents(split),
                         **({"embedding_model": model} if model else {}))
-    assistant = Assistant.load(settings)
+    assistant = make_assistant(settings)
     _cache_query_vectors(assistant.embedder, CACHE / f"queries-{assistant.index.embedding_model}.json")
     stamp = hashlib.sha256(json.dumps([questions, assistant.index.generation, Features.names(),
                                        _code_stamp()], ensure_ascii=False).encode()).hexdigest()[:16]

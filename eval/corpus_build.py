@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("names", nargs="*")
     args = ap.parse_args(argv)
     from core.config import Settings
-    from index.build import build_index
+    from index.build import build_for
 
     settings = Settings()
     if args.fake:
@@ -35,11 +35,10 @@ def main(argv: list[str] | None = None) -> int:
 
         embedder, model_name = FakeEmbeddings(), FakeEmbeddings.name
     else:
-        from index.embed import make_embedder, resolve_model_name
+        from index.embed import embedder_for
 
-        model_name, _ = resolve_model_name(settings.embedding_model, settings.models_dir,
-                                           settings.fallback_embedding_model)
-        embedder = make_embedder(model_name, str(settings.models_dir))
+        embedder = embedder_for(settings)
+        model_name = embedder.name
         embedder.embed_query("khởi động")  # the first call pays one-off costs
     print(f"embedder: {model_name}")
     print("| document | KB | units | warnings | words lost | parse ms | chunks | build s |")
@@ -58,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
             with tempfile.TemporaryDirectory() as tmp:
                 local = settings.model_copy(update={"index_dir": Path(tmp) / "index"})
                 started = time.perf_counter()
-                report = build_index([path], local, model_name, lambda: embedder)
+                report = build_for(local, [path], embedder=embedder)
                 build_s = time.perf_counter() - started
             mark = "" if set_name == "corpus" else " (held out)"
             print(f"| {path.stem}{mark} | {path.stat().st_size / 1024:.0f} | {len(result.clauses)} | "

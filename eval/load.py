@@ -127,11 +127,11 @@ def _round(value):
 
 # -- (a) the answering API in-process -------------------------------------------------
 def run_api(sessions: int, questions: int, seconds: float, seed: int) -> dict:
-    from assistant.service import Assistant
+    from assistant.compose import make_assistant
 
     rows = load_questions()
     started = time.perf_counter()
-    assistant = Assistant.load()
+    assistant = make_assistant()
     load_s = time.perf_counter() - started
     assistant.ask(rows[0]["question"])  # warm-up, not counted
     deadline = time.monotonic() + seconds

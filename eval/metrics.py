@@ -18,31 +18,21 @@ from collections import defaultdict
 
 K_RANKING = 10
 RETRIEVAL_KEYS = ("recall@1", "recall@3", "recall@5", "mrr@10", "all_gold@5")
-ANSWER_KEYS = ("all_facts", "fact_coverage", "fact_figures", "facts_in_top5", "citation_hit", "citation_precision",
-               "refusal_acc", "false_refusal", "grounding_removed", "grounding_violations")
-# Metrics where lower is better: thresholds on them are maxima.
-LOWER_IS_BETTER = frozenset({"false_refusal", "grounding_removed", "grounding_violations", "p50_ms", "p95_ms",
-                             "first_token_p50_ms", "errors"})
 ALIASES = {"mrr": "mrr@10", "r@1": "recall@1", "r@3": "recall@3", "r@5": "recall@5"}
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 
 # -- text ------------------------------------------------------------------
-def fold(text: str) -> str:
+def squash(text: str) -> str:
     r"""NFC and whitespace folded: 'Số: 412/NQ-HĐND\nHưng  Yên' -> 'Số: 412/NQ-HĐND Hưng Yên'."""
     return re.sub(r"\s+", " ", unicodedata.normalize("NFC", text or "")).strip()
 
 
 def facts_found(text: str, facts: list[str]) -> list[bool]:
     """Which facts occur verbatim (after NFC and whitespace folding) in ``text``; case counts."""
-    haystack = fold(text)
-    return [fold(f) in haystack for f in facts]
-
-
-def fact_coverage(text: str, facts: list[str]) -> float | None:
-    found = facts_found(text, facts)
-    return sum(found) / len(found) if found else None
+    haystack = squash(text)
+    return [squash(f) in haystack for f in facts]
 
 
 def fact_figures(text: str, facts: list[str], labels: list[str] = ()) -> float | None:
@@ -57,11 +47,6 @@ def fact_figures(text: str, facts: list[str], labels: list[str] = ()) -> float |
         return None
     text = strip_citations(text, list(labels))  # 'chỉ tiêu (2)' does not state 2%
     return 1.0 if all(grounded(n, text) for n in wanted) else 0.0
-
-
-def all_facts(text: str, facts: list[str]) -> bool | None:
-    found = facts_found(text, facts)
-    return all(found) if found else None
 
 
 # -- ranking ---------------------------------------------------------------
@@ -107,10 +92,10 @@ def ungrounded_numbers(answer: str, labels: list[str], sources: list[str]) -> li
     >>> ungrounded_numbers('GRDP tăng 9% (chỉ tiêu (1))', ['chỉ tiêu (1)'], ['tăng 7,5-8%'])
     ['9']
     """
-    text = fold(answer)
-    for label in sorted({fold(l) for l in labels if l}, key=len, reverse=True):
+    text = squash(answer)
+    for label in sorted({squash(l) for l in labels if l}, key=len, reverse=True):
         text = text.replace(label, " ")
-    source = " ".join(fold(s) for s in sources)
+    source = " ".join(squash(s) for s in sources)
     missing = []
     for number in numbers_in(text):
         # whole numbers only: '8' must not match inside '8,5' or '18'

@@ -17,7 +17,6 @@ from eval.metrics import K_RANKING, aggregate, headline, score_question
 
 log = logging.getLogger(__name__)
 DEFAULT_QUESTIONS = Path(__file__).resolve().parent / "questions.jsonl"
-KINDS = ("target", "result_2023", "task", "which_clause", "compare", "meta", "followup", "unanswerable")
 REQUIRED = ("id", "question", "kind", "gold", "facts", "answerable")
 Progress = Callable[[int, int], None]
 
@@ -74,32 +73,28 @@ def run_system(assistant, question: dict, sources: dict, doc: str | None = None)
     from core.errors import AssistantError
 
     history = question.get("history") or None
-    search_text = question["question"]
     try:
-        decision = assistant.decide(question["question"], history, doc)
-        search_text = decision.question.search_text
-        hits = assistant.retriever.search(search_text, k=K_RANKING, doc=doc)
-        answer = assistant.ask(question["question"], history, doc)
+        answer = assistant.ask(question["question"], history, doc)  # one retrieval: the answer carries its ranking
     except AssistantError as exc:  # scored as a failure, the run goes on
         log.warning("question %s: %s", question["id"], exc)
-        return {"ranked": [], "answer": "", "answered": False, "cited": [], "error": str(exc)}, search_text
+        return {"ranked": [], "answer": "", "answered": False, "cited": [], "error": str(exc)}, question["question"]
     result = {
-        "ranked": [h.clause_id for h in hits],
+        "ranked": [r.clause_id for r in answer.ranking[:K_RANKING]],
         "answer": answer.answer,
         "answered": bool(answer.answerable),
         "cited": [c.clause_id for c in answer.citations],
         "cited_labels": [c.label for c in answer.citations],
         "cited_sources": [sources.get((c.doc, c.clause_id), c.quote) for c in answer.citations],
         "contexts": list(answer.contexts),
-        "removed_sentences": int(answer.grounding.get("removed_sentences", 0)),
-        "latency_ms": answer.timings_ms.get("total"),
-        "retrieve_ms": answer.timings_ms.get("retrieve"),
-        "first_token_ms": answer.timings_ms.get("first_token"),
+        "removed_sentences": answer.grounding.removed_sentences,
+        "latency_ms": answer.timings_ms.total,
+        "retrieve_ms": answer.timings_ms.retrieve,
+        "first_token_ms": answer.timings_ms.first_token,
         "backend": answer.backend,
     }
     if not answer.answerable:
         result["related"] = [c.clause_id for c in answer.related]
-    return result, search_text
+    return result, answer.search_text
 
 
 def run_eval(assistant, questions: list[dict], *, progress: Progress | None = None, baselines: bool = True,

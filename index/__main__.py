@@ -37,25 +37,22 @@ def main(argv: list[str] | None = None) -> int:
 
 def _build(args) -> int:
     from core.config import get_settings
-    from index.build import build_index, parse_documents
-    from index.embed import make_embedder, resolve_model_name
+    from index.build import build_for, parse_documents
+    from index.embed import choose_model
 
     settings = get_settings()
     files = args.files or list(settings.documents)
     _, failed = parse_documents(files)  # refuse bad input before loading any model (raises if none loads)
     for f in failed:
         print(f"warning: bỏ qua {f.source.name}: {f.user_message} ({f.message})", file=sys.stderr)
-    model_name, warning = resolve_model_name(
-        settings.embedding_model, settings.models_dir, settings.fallback_embedding_model
-    )
+    model_name, warning = choose_model(settings)
     if warning:
         print(f"warning: {warning}", file=sys.stderr)
 
     def progress(stage: str, done: int, total: int) -> None:
         print(f"\r{stage}: {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
 
-    report = build_index(files, settings, model_name, lambda: make_embedder(model_name, str(settings.models_dir)),
-                         progress=progress, force=args.force)
+    report = build_for(settings, files, model_name=model_name, progress=progress, force=args.force)
     state = "up to date" if report.up_to_date else "built"
     print(f"{state}: {report.generation} — {report.documents} document(s), {report.clauses} clauses, "
           f"{report.chunks} chunks ({report.embedded} embedded, {report.reused} reused) "

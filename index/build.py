@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
+from core.files import sha256_file
 from index.chunks import Chunk, make_chunks
 from core.errors import (DiskFullError, DocumentError, IndexBusyError, IndexingError, IndexMismatchError,
                           IndexMissingError, IndexUnavailableError)
@@ -76,14 +77,6 @@ class BuildReport:
     failed: list[FailedDocument] = field(default_factory=list)
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def document_key(path: Path) -> str:
     """'NQ 412-2023 Hưng Yên.txt' -> 'nq-412-2023-hung-yen'."""
     slug = re.sub(r"[^a-z0-9]+", "-", strip_accents(Path(path).stem).lower()).strip("-")
@@ -130,7 +123,7 @@ def parse_documents(files: list[Path], *, strict: bool = False,
             key, n = f"{base}-{n}", n + 1
         seen.add(key)
         info = describe(text, result.clauses, fallback=path.stem)
-        docs.append(ParsedDocument(key, path, file_sha256(path), text, result.clauses, info, result.warnings))
+        docs.append(ParsedDocument(key, path, sha256_file(path), text, result.clauses, info, result.warnings))
     if not docs:
         names = ", ".join(f.source.name for f in failed)
         detail = "; ".join(f.user_message for f in failed)
@@ -181,6 +174,35 @@ def build_lock(index_dir: Path):
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def build_for(settings, files: list[Path] | None = None, *, embedder=None, model_name: str | None = None,
+              get_embedder: Callable[[], object] | None = None, progress: Progress | None = None,
+              force: bool = False) -> BuildReport:
+    """Build ``files`` (default: the settings' documents) with the settings' embedder, or ``embedder``.
+
+    The one place the index side is wired (the index CLI, the app's build button, eval tools and the
+    composition root call it); the model is loaded only when something must be embedded.
+    """
+    from index.embed import choose_model, embedder_for
+
+    if embedder is not None:
+        model_name, get_embedder = embedder.name, lambda: embedder
+    else:
+        model_name = model_name or choose_model(settings)[0]
+        get_embedder = get_embedder or (lambda: embedder_for(settings, model_name))
+    sources = list(settings.documents) if files is None else list(files)
+    return build_index(sources, settings, model_name, get_embedder, progress=progress, force=force)
+
+
+def indexed_sources(settings) -> list[Path]:
+    """What the current index holds (uploaded documents included): a rebuild reads these again."""
+    try:
+        manifest = read_manifest(settings.index_dir)
+    except Exception:  # noqa: BLE001 — a damaged manifest: fall back to the configured documents
+        manifest = None
+    sources = [Path(d["source"]) for d in (manifest or {}).get("documents", []) if Path(d["source"]).is_file()]
+    return sources or list(settings.documents)
 
 
 def build_index(

@@ -33,10 +33,20 @@ def resolve_model_name(requested: str, models_dir: Path, fallback: str = MINILM)
         return EMBEDDINGGEMMA, None
     warning = (
         f"EmbeddingGemma is not installed in {models_dir}; falling back to {fallback} "
-        "(English model, weaker on Vietnamese). Run: python -m index.models fetch embeddinggemma-300m"
+        "(English model, weaker on Vietnamese). Run: python -m tools.fetch_models fetch embeddinggemma-300m"
     )
     log.warning(warning)
     return fallback, warning
+
+
+FALLBACK_WARNING = "Đang dùng mô hình nhúng dự phòng MiniLM (tiếng Anh) vì chưa có EmbeddingGemma."
+
+
+def choose_model(settings) -> tuple[str, str | None]:
+    """The embedding model the settings ask for: (name, a Vietnamese warning when it is the fallback)."""
+    name, warning = resolve_model_name(settings.embedding_model, settings.models_dir,
+                                       settings.fallback_embedding_model)
+    return name, FALLBACK_WARNING if warning else None
 
 
 def model_location(name: str, models_dir: Path) -> str:
@@ -77,7 +87,6 @@ class SentenceTransformerEmbeddings(Embeddings):
         self._query_prompt = "query" if "query" in prompts else None
         self._doc_prompt = "document" if "document" in prompts else None
         self._lock = threading.Lock()  # torch modules are not re-entrant across threads
-        self.dimension = self.model.get_embedding_dimension()
 
     def _encode(self, texts: list[str], prompt_name: str | None) -> list[list[float]]:
         with self._lock:
@@ -105,3 +114,8 @@ def make_embedder(name: str, models_dir: str) -> SentenceTransformerEmbeddings:
             f"embedding model {name!r} not found at {location!r}; known offline models: "
             f"{', '.join(KNOWN_MODELS)} (or a local folder path)"
         ) from exc
+
+
+def embedder_for(settings, name: str | None = None) -> SentenceTransformerEmbeddings:
+    """The settings' embedder (``name`` when already chosen), loaded once per process."""
+    return make_embedder(name or choose_model(settings)[0], str(settings.models_dir))

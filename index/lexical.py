@@ -51,3 +51,18 @@ def tokenize(text: str) -> list[str]:
     words = [w for w in _pyvi().tokenize(" ".join(sylls)).split() if "_" in w]
     tokens = [fold_iy(t) for t in sylls + words]
     return tokens + [strip_accents(t) for t in tokens if strip_accents(t) != t]
+
+
+def fold(text: str) -> str:
+    """Accents and case away, one character for one (positions in the folded text are positions in the text).
+
+    >>> fold("Tỷ lệ Hộ nghèo ĐẠT")
+    'ty le ho ngheo dat'
+    """
+    out = []
+    for ch in unicodedata.normalize("NFC", text):
+        base = "d" if ch in "đĐ" else "".join(
+            c for c in unicodedata.normalize("NFD", ch) if unicodedata.category(c) != "Mn"
+        )
+        out.append(base.lower() if len(base) == 1 else ch.lower())
+    return "".join(out)

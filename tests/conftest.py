@@ -121,9 +121,9 @@ def real_settings(tmp_path_factory):
 @pytest.fixture(scope="session")
 def real_assistant(real_settings):
     """The real pipeline over the bundled resolution, built once per test run."""
-    from assistant.service import Assistant
+    from assistant.compose import make_assistant
 
-    return Assistant.load(real_settings, build=True)
+    return make_assistant(real_settings, build=True)
 
 
 # -- test tiers -------------------------------------------------------------------------------

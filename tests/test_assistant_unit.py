@@ -77,7 +77,7 @@ def test_llm_planted_wrong_number_is_removed(tmp_settings, fake_index, fake_embe
     answer = _assistant(tmp_settings, fake_index, fake_embedder, reply).ask("Tỷ lệ hộ nghèo năm 2024 là bao nhiêu?")
     assert answer.backend == "openai"
     assert "0,71%" in answer.answer and "0,2%" not in answer.answer
-    assert answer.grounding["removed_sentences"] == 1
+    assert answer.grounding.removed_sentences == 1
     assert [c.clause_id for c in answer.citations] == ["D2/K2/M2.2/CT15"]
 
 

@@ -240,13 +240,13 @@ def test_two_indexes_can_share_one_server(server_settings, server_index, vectors
 def test_unreachable_server_is_a_clear_message(server_settings, server_index, fake_embedder, monkeypatch,
                                                build):
     import index.embed
-    from assistant.service import Assistant
+    from assistant.compose import make_assistant
     from core.errors import IndexingError
 
     monkeypatch.setattr(index.embed, "make_embedder", lambda name, models_dir: fake_embedder)
     down = server_settings.model_copy(update={"chroma_port": free_port()})
     with pytest.raises(IndexingError) as err:
-        Assistant.load(down, build=build)
+        make_assistant(down, build=build)
     assert "máy chủ Chroma" in err.value.user_message
 
 

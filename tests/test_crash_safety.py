@@ -121,9 +121,9 @@ def _manifest_model(settings) -> str:
 
 
 def _assert_answers(settings, generation: str) -> None:
-    from assistant.service import Assistant
+    from assistant.compose import make_assistant
 
-    assistant = Assistant.load(settings)
+    assistant = make_assistant(settings)
     assert assistant.index.generation == generation
     assert GRDP_CLAUSE in [c.clause_id for c in assistant.ask(Q_GRDP).citations]
 

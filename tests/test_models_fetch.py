@@ -16,7 +16,10 @@ from pathlib import Path
 import pytest
 
 from index import models
-from index.models import ModelFetchError, fetch, installed_model_dir
+from core.errors import ModelFetchError
+from index.models import installed_model_dir
+from tools import fetch_models
+from tools.fetch_models import fetch
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -192,7 +195,7 @@ def test_real_pip_download_from_a_local_index(fx, monkeypatch):
 
 
 def test_cli_exit_code_on_unknown_model():
-    proc = subprocess.run([sys.executable, "-m", "index.models", "fetch", "no-such-model"],
+    proc = subprocess.run([sys.executable, "-m", "tools.fetch_models", "fetch", "no-such-model"],
                           cwd=REPO_ROOT, capture_output=True, text=True)
     assert proc.returncode == 1
     assert "unknown model" in proc.stderr
@@ -203,7 +206,7 @@ def test_real_lock_is_well_formed():
     assert set(lock) == set(models.MODEL_NAMES)
     for name, entry in lock.items():
         assert all(len(w["wheel_sha256"]) == 64 for w in entry["wheels"])
-        assert (models.LICENSES_DIR / models.LICENCES[name][0]).is_file()
+        assert (fetch_models.LICENSES_DIR / fetch_models.LICENCES[name][0]).is_file()
 
 
 # --- integration: the real EmbeddingGemma ---------------------------------------------------
@@ -214,7 +217,7 @@ def test_embeddinggemma_ranks_vietnamese_paraphrase(monkeypatch):
 
     folder = installed_model_dir(models.EMBEDDINGGEMMA, get_settings().models_dir)
     if folder is None:
-        msg = "EmbeddingGemma is not installed; run: python -m index.models fetch embeddinggemma-300m"
+        msg = "EmbeddingGemma is not installed; run: python -m tools.fetch_models fetch embeddinggemma-300m"
         if os.environ.get("CI"):
             pytest.fail(msg)
         pytest.skip(msg)

@@ -43,13 +43,13 @@ def _dev_questions(docs: set[str]) -> list[dict]:
 @pytest.fixture(scope="module")
 def dev_assistant(real_assistant, tmp_path_factory):
     """An index of the two small dev documents, built with the session's (cached) embedder."""
-    from assistant.service import Assistant
+    from assistant.compose import make_assistant
 
     base = tmp_path_factory.mktemp("dev-gate")
     settings = real_assistant.settings.model_copy(update={
         "index_dir": base / "index", "documents": [CORPUS_DIR / name for name in DEV_DOCS],
         "log_file": base / "q.log"})
-    return Assistant.load(settings, build=True)
+    return make_assistant(settings, build=True)
 
 
 def _check(name: str, metrics: dict) -> None:

@@ -12,9 +12,8 @@ import streamlit as st
 
 from core.errors import AssistantError
 from assistant.feedback import record_feedback
-from assistant.types import Answer
 from ui import fuller, state
-from ui.components import citation_list
+from ui.components import citation_list, stream_answer
 from ui.text import escape_markdown
 
 log = logging.getLogger(__name__)
@@ -104,18 +103,6 @@ def _answer(question: str, assistant, messages: list[dict], doc: str | None) -> 
     messages.append({"role": "user", "content": question, "id": _new_id()})
     messages.append({"role": "assistant", "content": answer.answer, "id": _new_id(), "answer": answer.to_dict(),
                      "question": question, "history": history, "doc": doc})
-
-
-def stream_answer(items, placeholder) -> Answer | None:
-    """Show the checked preview as it grows, then the final answer in its place."""
-    shown = ""
-    for item in items:
-        if isinstance(item, Answer):
-            placeholder.markdown(escape_markdown(item.answer))
-            return item
-        shown += item
-        placeholder.markdown(escape_markdown(shown) + " ▌")
-    return None
 
 
 def _notice() -> None:

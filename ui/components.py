@@ -1,8 +1,10 @@
-"""Small rendering pieces shared by the pages: a clause with its place in the tree, a citation list."""
+"""Small rendering pieces shared by the pages: a clause with its place in the tree, a citation list,
+an answer streamed into its placeholder."""
 from __future__ import annotations
 
 import streamlit as st
 
+from assistant.types import Answer
 from ui.text import breadcrumb, escape_markdown, highlight_html, quote_spans
 
 # One calm style for highlighted spans and clause text; our own CSS, no user content.
@@ -60,3 +62,15 @@ def citation_list(citations: list[dict], clauses: dict[tuple[str, str], dict], *
             show_clause(clause, by_id, quote=cit.get("quote", ""))
             if show_score and cit.get("score") is not None:
                 st.caption(f"Mức liên quan: {cit['score']:.3f}")
+
+
+def stream_answer(items, placeholder) -> Answer | None:
+    """Show the checked preview as it grows, then the final answer in its place."""
+    shown = ""
+    for item in items:
+        if isinstance(item, Answer):
+            placeholder.markdown(escape_markdown(item.answer))
+            return item
+        shown += item
+        placeholder.markdown(escape_markdown(shown) + " ▌")
+    return None

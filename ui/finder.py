@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.errors import AssistantError
-from assistant.targets import fold
+from index.lexical import fold
 from ui import state
 from ui.components import show_clause
 from ui.text import escape_markdown, node_heading, phrase_spans, query_words, word_spans

@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui import state
-from ui.components import citation_list
+from ui.components import citation_list, stream_answer
 from ui.text import escape_markdown
 
 MODEL_NOTE = ("Do mô hình Qwen2.5-Coder-1.5B-Instruct (giấy phép Apache-2.0) chạy trên máy này viết; "
@@ -25,7 +25,7 @@ def render(message: dict, assistant, clauses: dict) -> None:
     if st.session_state.get("fuller_for") == mid:
         _generate(message, assistant, clauses)
         return
-    available, why = assistant.fuller_available()
+    available, why = assistant.fuller.available()
     if available:
         st.button("Câu trả lời đầy đủ hơn", key=f"fuller-{mid}", icon=":material/auto_awesome:", type="tertiary",
                   on_click=_request, args=(mid,),
@@ -61,13 +61,11 @@ def _show(answer: dict, clauses: dict, mid: str) -> None:
 
 def _generate(message: dict, assistant, clauses: dict) -> None:
     """Stream the checked preview, keep the result on the message, then show it as stored."""
-    from ui.chat import stream_answer
-
     st.session_state.pop("fuller_for", None)
     with st.container(border=True, key=f"fuller-box-{message['id']}"):
         try:
             with st.spinner("Đang nạp mô hình ngôn ngữ…"):
-                answerer = assistant.fuller_answerer()
+                answerer = assistant.fuller.answerer()
             st.caption(":material/auto_awesome: Đang viết câu trả lời đầy đủ hơn…")
             answer = stream_answer(assistant.stream(message["question"], message["history"], doc=message.get("doc"),
                                                     answerer=answerer), st.empty())

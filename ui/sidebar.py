@@ -10,7 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.errors import IndexingError
+from core.errors import IndexingError, ProductError
 from ui import state
 from ui.text import escape_markdown
 
@@ -78,7 +78,7 @@ def _title(doc: dict) -> str:
 
 def status(assistant, settings) -> None:
     manifest = assistant.index.manifest
-    fuller, why_not = assistant.fuller_available()
+    fuller, why_not = assistant.fuller.available()
     with st.expander("Chỉ mục và mô hình", icon=":material/info:"):
         st.markdown("\n".join([
             f"- Văn bản: {len(manifest['documents'])} ({sum(d['clauses'] for d in manifest['documents'])} điều khoản)",
@@ -93,7 +93,7 @@ def status(assistant, settings) -> None:
         if state.is_admin(settings, key="admin-rebuild") and st.button(
                 "Xây lại chỉ mục", icon=":material/refresh:", key="rebuild",
                 help="Đọc lại các văn bản và tạo lại toàn bộ vector"):
-            from assistant.service import indexed_sources
+            from index.build import indexed_sources
 
             build(settings, indexed_sources(settings), force=True)
     for warning in assistant.warnings:
@@ -139,7 +139,7 @@ def documents_dir(settings) -> Path:
 
 def add_document(name: str, data: bytes, settings) -> bool:
     """Check, store under <index_dir>/../documents and rebuild with every indexed source plus this one."""
-    from assistant.service import indexed_sources
+    from index.build import indexed_sources
     from index.build import check_clause_count
     from index.limits import MB, Limits
     from index.load import SUPPORTED_SUFFIXES, load_document
@@ -195,8 +195,7 @@ def _free_name(path: Path) -> Path:
 
 def build(settings, sources: list[Path], *, force: bool = False) -> bool:
     """Build with a progress bar; on success drop the cached Assistant and rerun."""
-    from index.build import build_index
-    from index.embed import make_embedder, resolve_model_name
+    from index.build import build_for
 
     bar = st.progress(0.0, text="Đang chuẩn bị…")
 
@@ -206,11 +205,7 @@ def build(settings, sources: list[Path], *, force: bool = False) -> bool:
         bar.progress(min(share, 1.0), text=f"{STAGES.get(stage, stage)}: {done}/{total}")
 
     try:
-        model_name, _ = resolve_model_name(settings.embedding_model, settings.models_dir,
-                                           settings.fallback_embedding_model)
-        report = build_index(sources, settings, model_name,
-                             lambda: make_embedder(model_name, str(settings.models_dir)),
-                             progress=progress, force=force)
+        report = build_for(settings, sources, progress=progress, force=force)
     except Exception as exc:  # noqa: BLE001
         bar.empty()
         state.show_error(exc, "index build")
@@ -231,13 +226,49 @@ def build(settings, sources: list[Path], *, force: bool = False) -> bool:
     return True  # not reached: st.rerun() raises
 
 
+def get_assistant():
+    """The loaded Assistant, or a short st.error and st.stop() — never a traceback.
+
+    The app only reads the index: when it is missing, damaged or of another model, the message says so
+    and an explicit button (for the administrator) rebuilds it; nothing is rebuilt behind anyone's back.
+    """
+    from core.errors import IndexMismatchError, IndexMissingError, ModelMissingError
+
+    settings = state.settings()
+    try:
+        return state.load_assistant()
+    except ProductError as exc:
+        log.warning("assistant not loaded: %s", exc)
+        st.error(exc.user_message)
+        if isinstance(exc, (IndexMissingError, IndexMismatchError)) and not isinstance(exc, ModelMissingError):
+            _offer_build(settings, missing=isinstance(exc, IndexMissingError))
+    except ValueError as exc:  # an unknown embedding model or backend name
+        log.warning("assistant not loaded: %s", exc)
+        st.error("Cấu hình mô hình không hợp lệ. Hãy kiểm tra biến môi trường TLNQ_EMBEDDING_MODEL "
+                 "và TLNQ_ANSWERER.")
+    except Exception:  # noqa: BLE001 — the page must show a message, not a traceback
+        log.exception("assistant not loaded")
+        st.error("Không tải được trợ lý. " + state.GENERIC_ERROR)
+    st.stop()
+
+
+def _offer_build(settings, *, missing: bool) -> None:
+    from index.build import indexed_sources
+
+    if not state.is_admin(settings, key="admin-build"):
+        return
+    label = "Xây chỉ mục" if missing else "Xây lại chỉ mục"
+    if st.button(label, icon=":material/build:", key="build_index", type="primary"):
+        build(settings, list(settings.documents) if missing else indexed_sources(settings))
+
+
 def render(settings) -> tuple[str, object]:
     """Draw the sidebar; returns (page key, assistant)."""
     with st.sidebar:
         st.title("Trợ lý Nghị quyết")
         page = choose_page()
         st.divider()
-        assistant = state.get_assistant()
+        assistant = get_assistant()
         document_picker(assistant)
         if flash := st.session_state.pop("flash", None):
             st.success(flash)

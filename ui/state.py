@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Callable
 
 import streamlit as st
 
@@ -13,6 +14,18 @@ log = logging.getLogger(__name__)
 GENERIC_ERROR = "Đã có lỗi ngoài dự kiến. Vui lòng thử lại; nếu vẫn lỗi, hãy báo quản trị viên."
 
 
+# How the app makes its Assistant: the composition root, unless a test (or an embedding of the app)
+# provides another factory with ``provide_assistant`` — page tests run on fakes this way.
+_factory: Callable[[Settings], object] | None = None
+
+
+def provide_assistant(factory: Callable[[Settings], object] | None) -> None:
+    """Make the app's Assistant with ``factory(settings)`` from now on (None: the default); drops the cached one."""
+    global _factory
+    _factory = factory
+    _load_assistant.clear()
+
+
 @st.cache_resource(show_spinner="Đang tải mô hình và chỉ mục… (lần đầu có thể mất vài chục giây)", max_entries=1)
 def _load_assistant(generation: str | None, index_dir: str):
     """One Assistant per index generation, shared by all sessions (it is thread-safe).
@@ -20,52 +33,22 @@ def _load_assistant(generation: str | None, index_dir: str):
     Keyed on the current generation, so an index rebuilt elsewhere (the CLI, another
     session) is picked up on the next rerun; ``max_entries=1`` drops the old one.
     """
-    from assistant.service import Assistant
+    if _factory is not None:
+        return _factory(get_settings())
+    from assistant.compose import make_assistant
 
-    return Assistant.load(get_settings())
+    return make_assistant(get_settings())
+
+
+def load_assistant():
+    """The shared Assistant of the current index generation (errors propagate: the sidebar shows them)."""
+    return _load_assistant(current_generation(), str(get_settings().index_dir))
 
 
 def current_generation() -> str | None:
     from index.store import current_generation as _current
 
     return _current(get_settings().index_dir)
-
-
-def get_assistant():
-    """The loaded Assistant, or a short st.error and st.stop() — never a traceback.
-
-    The app only reads the index: when it is missing, damaged or of another model, the message says so
-    and an explicit button (for the administrator) rebuilds it; nothing is rebuilt behind anyone's back.
-    """
-    from core.errors import IndexMismatchError, IndexMissingError, ModelMissingError
-
-    settings = get_settings()
-    try:
-        return _load_assistant(current_generation(), str(settings.index_dir))
-    except ProductError as exc:
-        log.warning("assistant not loaded: %s", exc)
-        st.error(exc.user_message)
-        if isinstance(exc, (IndexMissingError, IndexMismatchError)) and not isinstance(exc, ModelMissingError):
-            _offer_build(settings, missing=isinstance(exc, IndexMissingError))
-    except ValueError as exc:  # an unknown embedding model or backend name
-        log.warning("assistant not loaded: %s", exc)
-        st.error("Cấu hình mô hình không hợp lệ. Hãy kiểm tra biến môi trường TLNQ_EMBEDDING_MODEL "
-                 "và TLNQ_ANSWERER.")
-    except Exception:  # noqa: BLE001 — the page must show a message, not a traceback
-        log.exception("assistant not loaded")
-        st.error("Không tải được trợ lý. " + GENERIC_ERROR)
-    st.stop()
-
-
-def _offer_build(settings: Settings, *, missing: bool) -> None:
-    from assistant.service import indexed_sources
-    from ui import sidebar
-
-    if not is_admin(settings, key="admin-build"):
-        return
-    label = "Xây chỉ mục" if missing else "Xây lại chỉ mục"
-    if st.button(label, icon=":material/build:", key="build_index", type="primary"):
-        sidebar.build(settings, list(settings.documents) if missing else indexed_sources(settings))
 
 
 def is_admin(settings: Settings, *, key: str) -> bool:

@@ -10,7 +10,7 @@ import html
 import re
 import unicodedata
 
-from assistant.targets import fold
+from index.lexical import fold
 
 # CommonMark's escapable punctuation, plus '$' (Streamlit's LaTeX) and ':' (its
 # emoji / colour directives such as ':red[…]').

@@ -1,20 +1,15 @@
-"""Answerers behind one interface, chosen by a string (settings.answerer)."""
+"""Answerers behind one interface, chosen by a string (settings.answerer).
+
+An answerer writes the text (``stream``), says what may be shown while it writes (``preview``) and
+holds its own text to the guard (``finish``): the pipeline never branches on which answerer it has.
+"""
 from __future__ import annotations
 
-from typing import Iterator, Protocol
+from assistant.answerers.base import Answerer, Finished
 
-from assistant.evidence import Candidate
-from assistant.query import Question
+__all__ = ["ANSWERERS", "Answerer", "Finished", "make_answerer"]
 
 ANSWERERS = ("extractive", "ollama", "openai", "llamacpp")
-
-
-class Answerer(Protocol):
-    name: str
-
-    def stream(self, question: Question, evidence: list[Candidate]) -> Iterator[str]:
-        """Yield the answer text in pieces; citations are clause ids in [brackets] or labels."""
-        ...
 
 
 def make_answerer(name: str, settings) -> Answerer:

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from typing import Iterable, Iterator
 
+from assistant.answerers.base import Finished
 from assistant.evidence import Candidate
+from assistant.ground import guard
 from assistant.query import Question, years
+from assistant.types import Grounding
 
 
 def _quote(cand: Candidate) -> str:
@@ -46,3 +49,13 @@ class ExtractiveAnswerer:
 
     def stream(self, question: Question, evidence: list[Candidate]) -> Iterator[str]:
         yield compose(question, evidence)
+
+    def preview(self, pieces: Iterable[str], question: Question, evidence: list[Candidate]) -> Iterator[str]:
+        for _ in pieces:  # instant: the finished answer is the first thing shown
+            pass
+        yield from ()
+
+    def finish(self, question: Question, evidence: list[Candidate], raw: str) -> Finished:
+        """The verbatim answer cites every evidence clause and passes the guard by construction."""
+        kept, removed = guard(raw, " ".join(c.context for c in evidence), [c.label for c in evidence])
+        return Finished(kept, list(evidence), Grounding(removed=removed), self.name)

@@ -12,13 +12,15 @@ import os
 import re
 import threading
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from core.errors import BackendUnavailableError
+from assistant.answerers.base import Finished
 from assistant.evidence import Candidate
 from assistant.ground import grounded, numbers_in, strip_citations
 from assistant.prompts import load_prompt, render
 from assistant.query import Question
+from assistant.types import Grounding
 from index.lexical import strip_accents
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,7 @@ _LIST_MARK = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=\S)|\n+")
 _ECHOED_HEADER = re.compile(r"^\[[^\]]+\]\s.*\s—\s")
 REFUSAL_MARK = "không quy định nội dung này"
+REPLACED = "Mô hình ngôn ngữ không đưa ra được câu trả lời có căn cứ; hiển thị câu trả lời trích dẫn nguyên văn."
 
 
 def make_chat_model(name: str, settings):
@@ -69,9 +72,9 @@ def llamacpp_missing(settings) -> str:
 
     path = _gguf_file(settings)
     if not path or not Path(path).is_file():
-        log.info("GGUF model not found (%s); run: python -m index.models fetch qwen2.5-coder-1.5b-instruct-q4_k_m",
+        log.info("GGUF model not found (%s); run: python -m tools.fetch_models fetch qwen2.5-coder-1.5b-instruct-q4_k_m",
                  path)
-        return "Chưa có mô hình Qwen cục bộ (chạy: python -m index.models fetch qwen2.5-coder-1.5b-instruct-q4_k_m)."
+        return "Chưa có mô hình Qwen cục bộ (chạy: python -m tools.fetch_models fetch qwen2.5-coder-1.5b-instruct-q4_k_m)."
     if importlib.util.find_spec("llama_cpp") is None:
         log.info("llama-cpp-python is not installed (bash scripts/setup.sh --tests builds it)")
         return "Chưa cài llama-cpp-python (bash scripts/setup.sh --tests cài đặt)."
@@ -279,6 +282,34 @@ class LLMAnswerer:
                 f"{self.name} backend failed: {exc!r}",
                 "Không kết nối được mô hình ngôn ngữ; đang dùng câu trả lời trích dẫn nguyên văn.",
             ) from exc
+
+    def preview(self, pieces: Iterable[str], question: Question, evidence: list[Candidate]) -> Iterator[str]:
+        return checked_preview(pieces, question.text, evidence, self.context_chars)
+
+    def finish(self, question: Question, evidence: list[Candidate], raw: str) -> Finished:
+        """Check a model's answer: known clause ids only (or inferred), every figure in what it read.
+
+        A model that declines or says nothing checkable although evidence was found is replaced by
+        the verbatim answer rather than shown.
+        """
+        from assistant.answerers.extractive import ExtractiveAnswerer, compose
+
+        by_id = {c.clause_id: c for c in evidence}
+        text = clean(raw, question.text, set(by_id))
+        cited = [by_id[i] for i in cited_ids(text) if i in by_id]  # unknown ids are dropped
+        inferred = not cited
+        if inferred:
+            cited = infer_citations(text, evidence, self.context_chars)
+        kept, removed = guard_generated(text, cited, question.text, self.context_chars)
+        if declined(kept) or not re.search(r"\w", strip_citations(kept, [c.label for c in cited])):
+            reason = "declined" if declined(kept) else "nothing grounded"
+            log.warning("%s answer replaced by extractive: %s", self.name, reason)
+            verbatim = ExtractiveAnswerer().finish(question, evidence, compose(question, evidence))
+            verbatim.grounding.llm_removed, verbatim.grounding.llm_fallback = removed, reason
+            verbatim.warnings.append(REPLACED)
+            return verbatim
+        shown = present(kept, {c.clause_id: c.label for c in cited}, inferred)
+        return Finished(shown, cited, Grounding(removed=removed, citations_inferred=inferred), self.name)
 
     def _pieces(self, messages) -> Iterator[str]:
         for chunk in self.model.stream(messages):

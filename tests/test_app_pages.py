@@ -1,0 +1,174 @@
+"""Every page of the app under streamlit.testing (AppTest), on fakes: the fast tier catches a broken page.
+
+The app is given its Assistant through ``ui.state.provide_assistant`` (hashing embedder, the seed indexed
+with it); what depends on the real model's retrieval is in tests/test_app.py.
+"""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from tests.conftest import REPO, FakeEmbeddings, app_env_vars, app_settings_env, started_app
+
+APP = str(REPO / "app.py")
+TIMEOUT = 60
+
+
+@pytest.fixture(scope="module")
+def fake_app_env(fake_seed_index, tmp_path_factory) -> dict[str, str]:
+    home = tmp_path_factory.mktemp("fake-app")
+    index_dir = home / "index"
+    shutil.copytree(fake_seed_index, index_dir)
+    return app_env_vars(index_dir, home) | {"TLNQ_EMBEDDING_MODEL": FakeEmbeddings.name,
+                                            "TLNQ_FULLER_ANSWERER": "none"}
+
+
+@pytest.fixture
+def at(fake_app_env, monkeypatch):
+    from assistant.compose import make_assistant
+    from ui import state
+
+    embedder = FakeEmbeddings()
+    with app_settings_env(fake_app_env, monkeypatch):
+        state.provide_assistant(lambda settings: make_assistant(settings, embedder=embedder))
+        try:
+            yield started_app(APP, TIMEOUT)
+        finally:
+            state.provide_assistant(None)
+
+
+def _ask(at, text: str):
+    at.chat_input[0].set_value(text).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _go(at, page: str):
+    at.sidebar.radio[0].set_value(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _messages(at, role: str):
+    return [m for m in at.chat_message if m.name == role]
+
+
+@pytest.mark.parametrize("page", ["hoi-dap", "tra-cuu", "chi-tieu", "danh-gia"])
+def test_every_page_renders_without_an_error(at, page):
+    _go(at, page)
+    assert not at.error and not at.exception
+    assert at.session_state["page"] == page and at.query_params["trang"] in (page, [page])
+
+
+def test_a_question_gets_an_answer_with_a_cited_clause(at):
+    _ask(at, "Mục tiêu tăng trưởng GRDP năm 2024 là bao nhiêu?")
+    user, = _messages(at, "user")
+    assert user.text[0].value == "Mục tiêu tăng trưởng GRDP năm 2024 là bao nhiêu?"
+    answer, = _messages(at, "assistant")
+    assert answer.markdown[0].value.strip()
+    stored = at.session_state["messages"][-1]["answer"]
+    assert stored["citations"] or stored["related"]  # cited when answered, the nearest clauses when not
+    shown = [e.label for e in answer.expander]
+    assert shown and all(e.label for e in answer.expander)
+    assert not at.error
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\n\t ", "?!"])
+def test_empty_question_is_refused_politely(at, blank):
+    _ask(at, blank)
+    assert [w.value for w in at.main.warning] == ["Vui lòng nhập câu hỏi."]
+    assert not at.chat_message and not at.error
+
+
+def test_too_long_question_is_refused_politely(at):
+    from core.config import get_settings
+
+    _ask(at, "tỷ lệ hộ nghèo " * (get_settings().max_question_chars // 10))
+    assert "quá dài" in at.main.warning[0].value
+    assert not at.chat_message and not at.error
+
+
+def test_user_text_is_shown_as_text(at):
+    script = "<script>alert(1)</script> **đậm** :red[đỏ]"
+    _ask(at, script)
+    user, = _messages(at, "user")
+    assert user.text[0].value == script  # st.text: no Markdown, no HTML
+    for block in at.markdown:
+        assert "<script>" not in block.value
+
+
+def test_sample_question_and_clear(at):
+    at.button(key="sample-0").click().run()
+    assert len(_messages(at, "assistant")) == 1
+    at.button(key="clear_chat").click().run()
+    assert not at.chat_message and at.session_state["messages"] == []
+
+
+def test_clause_finder_refuses_an_empty_description(at):
+    _go(at, "tra-cuu")
+    at.text_input(key="finder_query").set_value("  ").run()
+    assert not at.text_input(key="finder_query").value.strip() or at.warning
+    assert not at.error
+
+
+def test_tree_search_is_accent_insensitive(at):
+    _go(at, "tra-cuu")
+    at.text_input(key="tree_search").set_value("pho hien co").run()
+    assert any("1 đoạn chứa" in c.value for c in at.caption)
+    shown = " ".join(m.value for m in at.markdown)
+    assert "<mark>Phố Hiến cổ</mark>" in shown
+
+
+def test_linked_clause_opens_from_the_url(fake_app_env, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from assistant.compose import make_assistant
+    from ui import state
+
+    with app_settings_env(fake_app_env, monkeypatch):
+        state.provide_assistant(lambda settings: make_assistant(settings, embedder=FakeEmbeddings()))
+        try:
+            at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+            at.query_params["trang"] = "tra-cuu"
+            at.query_params["dieu"] = "D2/K2/M2.2/CT15"
+            at.run()
+        finally:
+            state.provide_assistant(None)
+    assert not at.exception
+    assert any("Tỷ lệ hộ nghèo giảm còn 0,71%" in m.value for m in at.markdown)
+
+
+def test_targets_table_has_21_rows(at):
+    _go(at, "chi-tieu")
+    table = at.dataframe[0].value
+    assert len(table) == 21
+    assert list(table.columns[:5]) == ["Số", "Lĩnh vực", "Chỉ tiêu", "Mục tiêu 2024", "Kết quả 2023"]
+    row = table[table["Số"] == 15].iloc[0]
+    assert row["Mục tiêu 2024"] == "giảm còn 0,71%" and row["Kết quả 2023"] == "tỷ lệ hộ nghèo giảm còn dưới 0,9%"
+    assert "dieu=D2%2FK2%2FM2.2%2FCT15" in row["Điều khoản"]
+    assert not at.error
+
+
+def test_eval_page_runs_a_few_questions(at):
+    _go(at, "danh-gia")
+    at.number_input(key="eval_limit").set_value(3).run()
+    at.button(key="eval_run").click().run()
+    assert not at.exception and not at.error
+    assert any("Đã chấm 3 câu hỏi" in s.value for s in at.success)
+    assert len(at.dataframe) >= 2  # headline + per kind (+ failures)
+
+
+def test_a_broken_assistant_is_a_message_not_a_traceback(fake_app_env, monkeypatch):
+    from ui import state
+
+    def broken(settings):
+        raise RuntimeError("boom")
+
+    with app_settings_env(fake_app_env, monkeypatch):
+        state.provide_assistant(broken)
+        try:
+            at = started_app(APP, TIMEOUT)
+        finally:
+            state.provide_assistant(None)
+    assert any("Không tải được trợ lý" in e.value for e in at.error)
