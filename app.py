@@ -30,6 +30,9 @@ def main() -> None:
     except Exception as exc:  # noqa: BLE001
         state.show_error(exc, "sidebar")
         st.stop()
+    if assistant is None:  # the models load in the background; the page (and the chat box) are already here
+        chat.render_waiting(settings, state.start_loading().seconds)
+        return
     try:
         PAGES[page](assistant, settings, state.active_doc())
     except Exception as exc:  # noqa: BLE001 — st.rerun()/st.stop() are BaseExceptions and pass through

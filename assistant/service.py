@@ -150,8 +150,10 @@ class Assistant:
     def _refusal(self, decision: Decision) -> Answer:
         q = decision.question
         year_part = f" cho năm {', '.join(sorted(q.years))}" if q.years and decision.reason is Reason.YEAR else ""
-        related = [Citation(c.clause_id, c.label, c.clause_text[:RELATED_CHARS], round(c.retrieval, 4), c.doc)
-                   for c in decision.candidates[:RELATED]]
+        # Only clauses that share words with the question: for junk input, nothing is 'nearest'.
+        near = [c for c in decision.candidates if "bm25" in c.ranks][:RELATED]
+        related = [Citation(c.clause_id, c.label, clip(c.clause_text, RELATED_CHARS), round(c.retrieval, 4), c.doc)
+                   for c in near]
         text = f"{REFUSAL}{year_part}."
         if related:
             text += " Các điều khoản gần nhất có thể liên quan: " + "; ".join(r.label for r in related) + "."
@@ -167,6 +169,18 @@ class Assistant:
 def _citations(cited: list[Candidate]) -> list[Citation]:
     return [Citation(c.clause_id, c.label, " ".join(c.chosen) or c.clause_text, round(c.probability, 4), c.doc)
             for c in cited]
+
+
+def clip(text: str, limit: int) -> str:
+    """Cut at the last space before ``limit``, marked with an ellipsis (never mid-word).
+
+    >>> clip("Tỷ lệ hộ nghèo giảm còn 0,71%", 18), clip("ngắn", 18)
+    ('Tỷ lệ hộ nghèo…', 'ngắn')
+    """
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut).rstrip(" ,;:") + "…"
 
 
 def _ms_since(started: float) -> float:

@@ -40,7 +40,7 @@ QUESTIONS = Path(__file__).resolve().parent / "questions.jsonl"
 CHAT_BOX = '[data-testid="stChatInputTextArea"]'
 MESSAGE = '[data-testid="stChatMessage"]'
 ANSWER_TIMEOUT_S = 120
-DONE = re.compile(r"\d giây · ")
+DONE = re.compile(r"Trả lời sau [\d,]+ giây · ")
 SETTLE_MS = 300
 START_TIMEOUT_S = 300
 
@@ -229,7 +229,7 @@ async def _page_session(browser, url: str, rows: list[dict], deadline: float, ou
                     await box.fill(text)
                     await box.press("Enter")
                     # Done = the answer drawn in its final form, after the app's rerun: its caption
-                    # "1.2 giây · extractive" is shown only then. (The assistant bubble itself appears
+                    # "Trả lời sau 1,2 giây · trích nguyên văn" is shown only then. (The assistant bubble itself appears
                     # at once, empty; typing the next question before the run ends would interrupt it.)
                     await page.locator(MESSAGE).nth(before + 1).get_by_text(DONE).wait_for(state="visible")
                     elapsed = (time.perf_counter() - t0) * 1000

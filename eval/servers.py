@@ -63,13 +63,14 @@ def wait_until_up(proc: subprocess.Popen, is_up: Callable[[], bool], timeout: fl
 
 
 def start_streamlit(port: int, env: dict[str, str], log_path: Path, cwd: Path = REPO) -> subprocess.Popen:
-    """`streamlit run app.py` headless on 127.0.0.1:port, output to ``log_path``; does not wait.
+    """The app as scripts/run_app.sh serves it (``python -m ui.serve``: `streamlit run app.py` with the models
+    loading from the start), headless on 127.0.0.1:port, output to ``log_path``; does not wait.
 
     No file watcher and no usage statistics: the app must not reload or call out while measured.
     """
     with open(log_path, "w") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+            [sys.executable, "-m", "ui.serve", "--server.headless", "true",
              "--server.port", str(port), "--server.address", LOOPBACK, "--server.fileWatcherType", "none",
              "--browser.gatherUsageStats", "false"],
             cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,

@@ -154,7 +154,7 @@ def test_clause_finder_ranks_pho_hien_first(at):
     assert first.startswith("1. mục 3.14, khoản 3, Điều 2")
     shown = " ".join(m.value for m in at.expander[0].markdown)
     assert '<mark class="tlnq-word">Phố</mark> <mark class="tlnq-word">Hiến</mark>' in shown
-    assert "D2/K3/M3.14" in at.expander[0].caption[-1].value
+    assert at.expander[0].caption[-1].value.startswith("Tìm thấy nhờ")
 
 
 # -- Đánh giá ------------------------------------------------------------------
@@ -185,7 +185,7 @@ def test_sidebar_shows_document_model_and_index(at, app_env):
     sidebar = " ".join(m.value for m in at.sidebar.markdown)
     assert "412/NQ" in _plain(sidebar)
     assert "Mô hình nhúng" in sidebar and "Thế hệ chỉ mục" in sidebar
-    assert "Cách trả lời" in sidebar and "extractive" in sidebar
+    assert "Cách trả lời: trích nguyên văn" in _plain(sidebar)
     assert "Câu trả lời đầy đủ hơn: có" in sidebar
 
 

@@ -81,12 +81,16 @@ def test_empty_question_is_refused_politely(at, blank):
     assert not at.chat_message and not at.error
 
 
-def test_too_long_question_is_refused_politely(at):
+def test_the_chat_box_stops_at_the_question_limit(at):
+    """A question cannot be typed longer than the assistant accepts, so none is refused and lost."""
     from core.config import get_settings
 
-    _ask(at, "tỷ lệ hộ nghèo " * (get_settings().max_question_chars // 10))
-    assert "quá dài" in at.main.warning[0].value
-    assert not at.chat_message and not at.error
+    limit = get_settings().max_question_chars
+    assert at.chat_input[0].proto.max_chars == limit
+    _ask(at, "tỷ lệ hộ nghèo " * (limit // 10))
+    user, = _messages(at, "user")
+    assert len(user.text[0].value) <= limit and len(_messages(at, "assistant")) == 1
+    assert not at.error
 
 
 def test_user_text_is_shown_as_text(at):
@@ -157,6 +161,62 @@ def test_eval_page_runs_a_few_questions(at):
     assert not at.exception and not at.error
     assert any("Đã chấm 3 câu hỏi" in s.value for s in at.success)
     assert len(at.dataframe) >= 2  # headline + per kind (+ failures)
+
+
+def test_while_the_models_load_the_page_takes_a_question_and_answers_it_when_ready(fake_app_env, monkeypatch):
+    """The chat box is there before the Assistant is; a question typed meanwhile is kept and answered."""
+    import threading
+
+    from streamlit.testing.v1 import AppTest
+
+    from assistant.compose import make_assistant
+    from ui import chat, state
+
+    ready = threading.Event()
+
+    def slow(settings):
+        ready.wait(30)
+        return make_assistant(settings, embedder=FakeEmbeddings())
+
+    monkeypatch.setattr(chat, "WAIT_POLL_S", 0.05)
+    with app_settings_env(fake_app_env, monkeypatch):
+        state.provide_assistant(slow)
+        try:
+            at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+            timer = threading.Timer(2.0, ready.set)  # the 'model' is ready two seconds after the page
+            timer.start()
+            at.run()  # polls (reruns) until the assistant is there
+            timer.join()
+            assert not at.exception, at.exception
+            assert at.chat_input and not at.chat_input[0].disabled
+            _ask(at, "Mục tiêu tăng trưởng GRDP năm 2024 là bao nhiêu?")
+            assert len(_messages(at, "assistant")) == 1
+            assert any("Trả lời sau" in c.value for c in at.caption)
+        finally:
+            state.provide_assistant(None)
+
+
+def test_a_question_typed_while_loading_is_kept(fake_app_env, monkeypatch):
+    """One run of the waiting page (the model never arrives): the notice, the chat box, the question kept."""
+    from streamlit.testing.v1 import AppTest
+
+    from ui import chat, state
+
+    class Never:
+        def done(self):
+            return False
+
+    monkeypatch.setattr(chat, "WAIT_POLL_S", 0.0)
+    with app_settings_env(fake_app_env, monkeypatch):
+        monkeypatch.setattr(state, "start_loading", lambda: state.Loading(Never()))
+        monkeypatch.setattr(chat.st, "rerun", lambda: None)  # no polling: show the waiting page once
+        at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+        at.run()
+        assert any("Đang tải mô hình" in i.value for i in at.info)
+        at.chat_input[0].set_value("Tỷ lệ hộ nghèo năm 2024?").run()
+    assert at.session_state["queued_question"] == "Tỷ lệ hộ nghèo năm 2024?"
+    user, = _messages(at, "user")
+    assert user.text[0].value == "Tỷ lệ hộ nghèo năm 2024?"
 
 
 def test_a_broken_assistant_is_a_message_not_a_traceback(fake_app_env, monkeypatch):

@@ -6,6 +6,7 @@ Session state: ``messages`` = [{"role", "content", "id", and for answers "answer
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 
 import streamlit as st
@@ -14,7 +15,7 @@ from core.errors import AssistantError
 from assistant.feedback import record_feedback
 from ui import fuller, state
 from ui.components import citation_list, stream_answer
-from ui.text import escape_markdown
+from ui.text import backend_label, escape_markdown, seconds_vi
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +36,12 @@ def render(assistant, settings, doc: str | None) -> None:
 
     head, clear = st.columns([5, 1], vertical_alignment="bottom")
     head.header("Hỏi đáp về nghị quyết")
-    if messages and clear.button("Xóa hội thoại", icon=":material/delete_sweep:", key="clear_chat",
-                                 help="Bắt đầu cuộc hội thoại mới"):
-        st.session_state["messages"] = []
-        st.rerun()
+    if messages:
+        with clear.popover("Xóa hội thoại", icon=":material/delete_sweep:", help="Bắt đầu cuộc hội thoại mới"):
+            st.caption("Xóa mọi câu hỏi và câu trả lời của phiên này?")
+            if st.button("Xóa hội thoại", key="clear_chat", type="primary"):
+                st.session_state["messages"] = []
+                st.rerun()
 
     if not messages:
         st.markdown("Đặt câu hỏi bằng lời của bạn. Mỗi câu trả lời đều dẫn **điều, khoản, mục** của nghị quyết; "
@@ -56,17 +59,42 @@ def render(assistant, settings, doc: str | None) -> None:
     # A question is answered in the run after it was asked, with the input disabled meanwhile:
     # a second question typed mid-answer would otherwise interrupt the first and lose it.
     pending = st.session_state.get("pending_question")
-    typed = st.chat_input("Nhập câu hỏi về nghị quyết…", key="chat_input", disabled=pending is not None)
+    # max_chars: the box stops at the limit, so a long text is never typed only to be refused and lost.
+    typed = st.chat_input("Nhập câu hỏi về nghị quyết…", key="chat_input", disabled=pending is not None,
+                          max_chars=settings.max_question_chars)
     asked = typed if typed is not None else st.session_state.pop("queued_question", None)
     if asked is not None and pending is None:
         st.session_state["pending_question"] = asked
+        st.session_state.setdefault("asked_at", time.monotonic())  # kept when it was asked while loading
         st.rerun()
     if pending is not None:
         try:
-            _answer(pending, assistant, messages, doc)
+            _answer(pending, assistant, messages, doc, st.session_state.get("asked_at"))
         finally:
             st.session_state.pop("pending_question", None)
+            st.session_state.pop("asked_at", None)
         st.rerun()
+
+
+WAIT_POLL_S = 0.5
+
+
+def render_waiting(settings, seconds: float) -> None:
+    """While the models load: say so, and take a question already (it is answered as soon as they are ready)."""
+    st.header("Hỏi đáp về nghị quyết")
+    st.info(f"Đang tải mô hình và chỉ mục… {seconds_vi(seconds)} giây (lần khởi động đầu có thể mất khoảng một "
+            "phút). Bạn có thể nhập câu hỏi ngay; câu hỏi sẽ được trả lời khi tải xong.",
+            icon=":material/hourglass_top:")
+    typed = st.chat_input("Nhập câu hỏi về nghị quyết…", key="chat_input", max_chars=settings.max_question_chars)
+    if typed is not None:
+        st.session_state["queued_question"] = typed
+        st.session_state.setdefault("asked_at", time.monotonic())
+    if queued := st.session_state.get("queued_question"):
+        with st.chat_message("user", avatar=AVATARS["user"]):
+            st.text(queued)
+        st.caption("Câu hỏi sẽ được trả lời ngay khi mô hình tải xong.")
+    time.sleep(WAIT_POLL_S)
+    st.rerun()
 
 
 def _seed_active(assistant, settings, doc: str | None) -> bool:
@@ -81,7 +109,7 @@ def _queue(question: str) -> None:
     st.session_state["queued_question"] = question
 
 
-def _answer(question: str, assistant, messages: list[dict], doc: str | None) -> None:
+def _answer(question: str, assistant, messages: list[dict], doc: str | None, asked_at: float | None = None) -> None:
     """Answer one question; a problem is kept as a notice for the next run, the history stays as it is."""
     try:
         assistant.validate(question)
@@ -101,8 +129,9 @@ def _answer(question: str, assistant, messages: list[dict], doc: str | None) -> 
         st.session_state["chat_notice"] = ("error", "Không nhận được câu trả lời. Vui lòng thử lại.")
         return
     messages.append({"role": "user", "content": question, "id": _new_id()})
+    waited = time.monotonic() - asked_at if asked_at is not None else answer.timings_ms.total / 1000
     messages.append({"role": "assistant", "content": answer.answer, "id": _new_id(), "answer": answer.to_dict(),
-                     "question": question, "history": history, "doc": doc})
+                     "question": question, "history": history, "doc": doc, "waited_s": waited})
 
 
 def _notice() -> None:
@@ -163,9 +192,8 @@ def _actions(message: dict, settings) -> None:
     with copy:
         with st.popover("Sao chép", icon=":material/content_copy:", help="Câu trả lời kèm trích dẫn"):
             st.code(copy_text(answer), language=None, wrap_lines=True)
-    timings = answer.get("timings_ms") or {}
-    if timings.get("total") is not None:
-        info.caption(f"{timings['total'] / 1000:.1f} giây · {answer.get('backend', '')}")
+    if message.get("waited_s") is not None:  # what the official waited, from pressing Enter to the answer
+        info.caption(f"Trả lời sau {seconds_vi(message['waited_s'])} giây · {backend_label(answer.get('backend', ''))}")
 
     rating = FEEDBACK_VALUES.get(value) if value is not None else None
     if rating and rating != message.get("rating"):

@@ -63,22 +63,19 @@ def _finder(assistant, clauses: dict, doc: str | None) -> None:
         st.info("Không tìm thấy điều khoản phù hợp. Hãy thử diễn đạt khác.")
         return
     words = query_words(text)
-    st.caption(f"{len(hits)} điều khoản phù hợp nhất, xếp theo mức độ liên quan (điểm càng cao càng sát); "
-               "từ khớp với mô tả được tô màu.")
+    st.caption(f"{len(hits)} điều khoản phù hợp nhất, sát nhất ở trên; từ khớp với mô tả được tô màu.")
     for rank, hit in enumerate(hits, 1):
         clause = clauses.get((hit.doc, hit.clause_id))
         if clause is None:
             continue
-        title = f"{rank}. {hit.label} · điểm {hit.score:.3f} — {_gist(clause)}"
+        title = f"{rank}. {hit.label} — {_gist(clause)}"
         with st.expander(escape_markdown(title), expanded=rank <= 3, key=f"hit-{rank}"):
             show_clause(clause, _by_id(clauses, hit.doc), spans=word_spans(clause.get("text", ""), words),
                         css_class="tlnq-word")
-            signals = [f"điểm xếp hạng (RRF) {hit.score:.4f}"]
-            if hit.bm25:
-                signals.append(f"từ khóa (BM25) {hit.bm25:.2f}")
-            if hit.dense:
-                signals.append(f"ngữ nghĩa (cosine) {hit.dense:.2f}")
-            st.caption(" · ".join(signals) + f" · mã `{hit.clause_id}`")
+            # How it was found, in words (scores and clause codes mean nothing to an official).
+            signals = [w for w, on in (("từ ngữ trùng với mô tả", "bm25" in hit.ranks),
+                                       ("ý nghĩa gần với mô tả", "dense" in hit.ranks)) if on]
+            st.caption("Tìm thấy nhờ: " + ", ".join(signals) if signals else "Tìm thấy nhờ: xếp hạng chung")
 
 
 def _gist(clause: dict, limit: int = 70) -> str:
@@ -137,7 +134,7 @@ def _node(clause: dict, nodes: dict, needle: str, matches: dict | None, depth: i
         if text:
             spans = phrase_spans(text, needle) if needle.strip() else []
             st.markdown(_html(text, spans), unsafe_allow_html=True)
-        st.caption(f"{escape_markdown(clause.get('label', cid))} · mã `{cid}`")
+        st.caption(escape_markdown(clause.get("label", cid)))
         children = [nodes[c] for c in clause.get("children", []) if c in nodes]
         for child in children:
             _node(child, nodes, needle, matches, depth + 1)

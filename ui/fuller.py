@@ -9,7 +9,7 @@ import streamlit as st
 
 from ui import state
 from ui.components import citation_list, stream_answer
-from ui.text import escape_markdown
+from ui.text import escape_markdown, seconds_vi
 
 MODEL_NOTE = ("Do mô hình Qwen2.5-Coder-1.5B-Instruct (giấy phép Apache-2.0) chạy trên máy này viết; "
               "mọi con số đã được đối chiếu với điều khoản trích dẫn.")
@@ -40,9 +40,9 @@ def _timing(answer: dict) -> str:
     timings = answer.get("timings_ms") or {}
     parts = []
     if timings.get("first_token") is not None:
-        parts.append(f"chữ đầu tiên sau {timings['first_token'] / 1000:.1f} giây")
+        parts.append(f"chữ đầu tiên sau {seconds_vi(timings['first_token'] / 1000)} giây")
     if timings.get("total") is not None:
-        parts.append(f"tổng {timings['total'] / 1000:.1f} giây")
+        parts.append(f"tổng {seconds_vi(timings['total'] / 1000)} giây")
     return " · ".join(parts)
 
 

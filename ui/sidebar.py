@@ -12,7 +12,7 @@ import streamlit as st
 
 from core.errors import IndexingError, ProductError
 from ui import state
-from ui.text import escape_markdown
+from ui.text import backend_label, escape_markdown
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +83,9 @@ def status(assistant, settings) -> None:
         st.markdown("\n".join([
             f"- Văn bản: {len(manifest['documents'])} ({sum(d['clauses'] for d in manifest['documents'])} điều khoản)",
             f"- Mô hình nhúng: {_code(manifest['embedding_model'])}",
-            f"- Cách trả lời: {_code(assistant.answerer.name)}"
-            + ("" if assistant.answerer.name == settings.answerer else f" (cấu hình: {_code(settings.answerer)})"),
+            f"- Cách trả lời: {backend_label(assistant.answerer.name)}"
+            + ("" if assistant.answerer.name == settings.answerer
+               else f" (cấu hình: {backend_label(settings.answerer)}, chưa dùng được)"),
             "- Câu trả lời đầy đủ hơn: " + (f"có ({_code(settings.fuller_answerer)})" if fuller
                                              else f"không có — {escape_markdown(why_not)}"),
             f"- Thế hệ chỉ mục: {_code(manifest['generation'])}",
@@ -227,7 +228,8 @@ def build(settings, sources: list[Path], *, force: bool = False) -> bool:
 
 
 def get_assistant():
-    """The loaded Assistant, or a short st.error and st.stop() — never a traceback.
+    """The loaded Assistant; None while it loads in the background; or a short st.error and st.stop() —
+    never a traceback.
 
     The app only reads the index: when it is missing, damaged or of another model, the message says so
     and an explicit button (for the administrator) rebuilds it; nothing is rebuilt behind anyone's back.
@@ -235,8 +237,11 @@ def get_assistant():
     from core.errors import IndexMismatchError, IndexMissingError, ModelMissingError
 
     settings = state.settings()
+    load = state.start_loading()
+    if not load.future.done():
+        return None
     try:
-        return state.load_assistant()
+        return load.future.result()
     except ProductError as exc:
         log.warning("assistant not loaded: %s", exc)
         st.error(exc.user_message)
@@ -263,12 +268,15 @@ def _offer_build(settings, *, missing: bool) -> None:
 
 
 def render(settings) -> tuple[str, object]:
-    """Draw the sidebar; returns (page key, assistant)."""
+    """Draw the sidebar; returns (page key, assistant or None while it loads)."""
     with st.sidebar:
         st.title("Trợ lý Nghị quyết")
         page = choose_page()
         st.divider()
         assistant = get_assistant()
+        if assistant is None:
+            st.caption(":material/hourglass_top: Đang tải mô hình và chỉ mục…")
+            return page, None
         document_picker(assistant)
         if flash := st.session_state.pop("flash", None):
             st.success(flash)

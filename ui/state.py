@@ -1,7 +1,11 @@
-"""What every page shares: settings, the cached Assistant, errors shown as short Vietnamese messages."""
+"""What every page shares: settings, the Assistant (loaded in the background), errors as short Vietnamese messages."""
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Callable
 
 import streamlit as st
@@ -20,29 +24,58 @@ _factory: Callable[[Settings], object] | None = None
 
 
 def provide_assistant(factory: Callable[[Settings], object] | None) -> None:
-    """Make the app's Assistant with ``factory(settings)`` from now on (None: the default); drops the cached one."""
+    """Make the app's Assistant with ``factory(settings)`` from now on (None: the default); drops the loaded one."""
     global _factory
     _factory = factory
-    _load_assistant.clear()
+    forget_assistant()
 
 
-@st.cache_resource(show_spinner="Đang tải mô hình và chỉ mục… (lần đầu có thể mất vài chục giây)", max_entries=1)
-def _load_assistant(generation: str | None, index_dir: str):
-    """One Assistant per index generation, shared by all sessions (it is thread-safe).
+@dataclass
+class Loading:
+    """The shared Assistant of one index generation, made in a background thread: pages render meanwhile."""
+    future: Future
+    started: float = field(default_factory=time.monotonic)
 
-    Keyed on the current generation, so an index rebuilt elsewhere (the CLI, another
-    session) is picked up on the next rerun; ``max_entries=1`` drops the old one.
-    """
+    @property
+    def seconds(self) -> float:
+        return time.monotonic() - self.started
+
+
+_loads: dict[tuple, Loading] = {}  # at most one: the current index generation's
+_loads_lock = threading.Lock()
+_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tlnq-load")
+
+
+def _make(settings: Settings):
     if _factory is not None:
-        return _factory(get_settings())
+        return _factory(settings)
     from assistant.compose import make_assistant
 
-    return make_assistant(get_settings())
+    return make_assistant(settings)
 
 
-def load_assistant():
-    """The shared Assistant of the current index generation (errors propagate: the sidebar shows them)."""
-    return _load_assistant(current_generation(), str(get_settings().index_dir))
+def start_loading() -> Loading:
+    """The Assistant of the current index generation, shared by all sessions (it is thread-safe), loading
+    in the background when it is not loaded yet.
+
+    Keyed on the current generation, so an index rebuilt elsewhere (the CLI, another session) is picked up
+    on the next rerun. A load that failed is forgotten once reported, so the next rerun tries again.
+    """
+    settings = get_settings()
+    key = (current_generation(), str(settings.index_dir))
+    with _loads_lock:
+        load = _loads.get(key)
+        if load is None:
+            _loads.clear()
+            load = _loads[key] = Loading(_pool.submit(_make, settings))
+        elif load.future.done() and load.future.exception() is not None:
+            del _loads[key]
+        return load
+
+
+def load_assistant(timeout: float | None = None):
+    """The shared Assistant, waiting for it (errors propagate)."""
+    return start_loading().future.result(timeout)
 
 
 def current_generation() -> str | None:
@@ -77,8 +110,9 @@ def is_admin(settings: Settings, *, key: str) -> bool:
 
 
 def forget_assistant() -> None:
-    """Drop the cached Assistant (after a build), so the next rerun opens the new index."""
-    _load_assistant.clear()
+    """Drop the loaded Assistant (after a build), so the next rerun opens the new index."""
+    with _loads_lock:
+        _loads.clear()
 
 
 def settings() -> Settings:

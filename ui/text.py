@@ -156,3 +156,25 @@ def _short(clause: dict) -> str:
     marker = (clause.get("marker") or clause.get("label") or clause["clause_id"]).strip()
     title = clause.get("title") or ""
     return f"{marker} {title}".strip() if title else marker.rstrip(".")
+
+
+BACKEND_LABELS = {"extractive": "trích nguyên văn", "llamacpp": "mô hình ngôn ngữ cục bộ",
+                  "ollama": "mô hình ngôn ngữ (Ollama)", "openai": "mô hình ngôn ngữ (máy chủ)"}
+
+
+def backend_label(name: str) -> str:
+    """How an answer was written, in words an official reads.
+
+    >>> backend_label("extractive"), backend_label("llamacpp")
+    ('trích nguyên văn', 'mô hình ngôn ngữ cục bộ')
+    """
+    return BACKEND_LABELS.get(name, name)
+
+
+def seconds_vi(seconds: float) -> str:
+    """Seconds with a Vietnamese decimal comma: 4.25 -> '4,3'; 12.0 -> '12'.
+
+    >>> seconds_vi(4.25), seconds_vi(12.04), seconds_vi(0.4)
+    ('4,2', '12', '0,4')
+    """
+    return f"{seconds:.0f}" if seconds >= 10 else f"{seconds:.1f}".replace(".", ",")

@@ -141,6 +141,42 @@ def test_question_answer_and_citation(page, app_url):
     _shot(page, "02-hoi-dap-trich-dan")
 
 
+CONTRAST_JS = """
+els => els.map(el => {
+  const rgb = s => s.match(/[\\d.]+/g).slice(0, 3).map(Number);
+  const lum = c => { const [r, g, b] = c.map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+                     return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  const st = getComputedStyle(el);
+  const [a, b] = [lum(rgb(st.color)), lum(rgb(st.backgroundColor))];
+  return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+})
+"""
+
+
+def test_highlights_are_readable_in_the_dark_theme(browser, app_url):
+    """The system theme dark: the app follows it, and every highlighted quote keeps a contrast of at least 4.5:1
+    (computed from the colours the browser rendered)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="vi-VN", color_scheme="dark")
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        _open(page, app_url)
+        background = page.evaluate("() => getComputedStyle(document.querySelector('.stApp')).backgroundColor")
+        assert sum(int(v) for v in background[background.index("(") + 1:].split(",")[:3]) < 200, background
+        assert page.evaluate("() => document.documentElement.lang") == "vi"
+        _ask(page, QUESTION)
+        answer = page.locator('[data-testid="stChatMessage"]').filter(has_text="7,5-8%").last
+        answer.wait_for(timeout=ANSWER_TIMEOUT_MS)
+        _settle(page)
+        answer.locator('[data-testid="stExpander"] summary').first.click()
+        answer.locator("mark").first.wait_for()
+        ratios = page.locator("mark").evaluate_all(CONTRAST_JS)
+        assert ratios and min(ratios) >= 4.5, ratios
+        _shot(page, "08-toi-trich-dan")
+    finally:
+        context.close()
+
+
 def test_script_is_shown_as_text(page, app_url):
     TIMINGS["warm_page_load_s"] = round(_open(page, app_url), 2)  # a new session; the model is cached
     _ask(page, SCRIPT)
