@@ -232,3 +232,32 @@ def test_a_broken_assistant_is_a_message_not_a_traceback(fake_app_env, monkeypat
         finally:
             state.provide_assistant(None)
     assert any("Không tải được trợ lý" in e.value for e in at.error)
+
+
+def test_a_conversation_exports_to_word_and_markdown_with_its_grounds(at):
+    import io
+
+    from docx import Document
+
+    from ui.export import conversation_docx, conversation_markdown
+
+    _ask(at, "Mục tiêu tăng trưởng GRDP năm 2024 là bao nhiêu?")
+    messages = at.session_state["messages"]
+    assert {b.key for b in at.get("download_button")} >= {"export_docx", "export_md"}
+    answer = messages[-1]["answer"]
+    text = conversation_markdown(messages)
+    assert "**Hỏi:** Mục tiêu tăng trưởng GRDP năm 2024 là bao nhiêu?" in text
+    assert answer["answer"].strip() in text
+    for c in answer["citations"]:
+        assert f"- {c['label']}: “{c['quote'].strip()}”" in text
+    words = " ".join(p.text for p in Document(io.BytesIO(conversation_docx(messages))).paragraphs)
+    assert answer["answer"].strip() in words and all(c["label"] in words for c in answer["citations"])
+
+
+def test_citations_name_their_document_when_several_are_indexed():
+    from ui.chat import copy_text
+
+    answer = {"answer": "X.", "answerable": True,
+              "citations": [{"clause_id": "D7", "label": "Điều 7", "quote": "q", "doc": "a"}]}
+    assert "Điều 7 · Nghị quyết 5/NQ-HĐND: “q”" in copy_text(answer, {"a": "Nghị quyết 5/NQ-HĐND", "b": "QĐ 9"})
+    assert "- Điều 7: “q”" in copy_text(answer, {"a": "Nghị quyết 5/NQ-HĐND"})

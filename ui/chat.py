@@ -14,7 +14,7 @@ import streamlit as st
 from core.errors import AssistantError
 from assistant.feedback import record_feedback
 from ui import fuller, state
-from ui.components import citation_list, stream_answer
+from ui.components import citation_list, cited_label, stream_answer
 from ui.text import backend_label, escape_markdown, seconds_vi
 
 log = logging.getLogger(__name__)
@@ -34,9 +34,10 @@ def render(assistant, settings, doc: str | None) -> None:
     messages: list[dict] = st.session_state.setdefault("messages", [])
     clauses = state.clauses_by_id(assistant, None)
 
-    head, clear = st.columns([5, 1], vertical_alignment="bottom")
+    head, save, clear = st.columns([4, 1, 1], vertical_alignment="bottom")
     head.header("Hỏi đáp về nghị quyết")
     if messages:
+        _export(save, messages, state.doc_names(assistant))
         with clear.popover("Xóa hội thoại", icon=":material/delete_sweep:", help="Bắt đầu cuộc hội thoại mới"):
             st.caption("Xóa mọi câu hỏi và câu trả lời của phiên này?")
             if st.button("Xóa hội thoại", key="clear_chat", type="primary"):
@@ -77,6 +78,20 @@ def render(assistant, settings, doc: str | None) -> None:
 
 
 WAIT_POLL_S = 0.5
+
+
+def _export(column, messages: list[dict], doc_names: dict[str, str]) -> None:
+    """Download the conversation (each answer with its citations and quotes) as Word or Markdown."""
+    from ui.export import conversation_docx, conversation_markdown
+
+    with column.popover("Tải về", icon=":material/download:", help="Lưu hội thoại kèm căn cứ trích dẫn"):
+        snapshot = list(messages)  # built on click (a deferred callable), from the conversation as shown
+        st.download_button("Word (.docx)", data=lambda: conversation_docx(snapshot, doc_names), key="export_docx",
+                           file_name="hoi-dap-nghi-quyet.docx", icon=":material/description:",
+                           mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+        st.download_button("Markdown (.md)", data=lambda: conversation_markdown(snapshot, doc_names).encode("utf-8"),
+                           key="export_md", file_name="hoi-dap-nghi-quyet.md", mime="text/markdown",
+                           icon=":material/notes:")
 
 
 def render_waiting(settings, seconds: float) -> None:
@@ -156,12 +171,12 @@ def _render_message(message: dict, clauses: dict, settings, assistant) -> None:
         mid = message["id"]
         if answer["answerable"] and answer["citations"]:
             st.caption("Căn cứ trích dẫn — bấm để xem nguyên văn:")
-            citation_list(answer["citations"], clauses, key=f"cit-{mid}")
+            citation_list(answer["citations"], clauses, key=f"cit-{mid}", doc_names=state.doc_names(assistant))
         elif answer.get("related"):
             st.caption("Không có trong nghị quyết. Các điều khoản gần nhất có thể liên quan:")
-            citation_list(answer["related"], clauses, key=f"rel-{mid}")
+            citation_list(answer["related"], clauses, key=f"rel-{mid}", doc_names=state.doc_names(assistant))
         _warnings(answer, assistant.warnings)
-        _actions(message, settings)
+        _actions(message, settings, state.doc_names(assistant))
         if answer["answerable"]:
             fuller.render(message, assistant, clauses)
 
@@ -173,17 +188,17 @@ def _warnings(answer: dict, shown_warnings: list[str]) -> None:
         st.caption(f":material/warning: {escape_markdown(warning)}")
 
 
-def copy_text(answer: dict) -> str:
+def copy_text(answer: dict, doc_names: dict[str, str] | None = None) -> str:
     """The answer with its citations, ready to paste into a document."""
     lines = [answer["answer"].strip()]
     sources = answer["citations"] or []
     if sources:
         lines += ["", "Căn cứ:"]
-        lines += [f"- {c['label']}: “{c['quote'].strip()}”" for c in sources]
+        lines += [f"- {cited_label(c, doc_names)}: “{c['quote'].strip()}”" for c in sources]
     return "\n".join(lines)
 
 
-def _actions(message: dict, settings) -> None:
+def _actions(message: dict, settings, doc_names: dict[str, str] | None = None) -> None:
     mid = message["id"]
     answer = message["answer"]
     rate, copy, info = st.columns([1.3, 1.4, 4], vertical_alignment="center")
@@ -191,7 +206,7 @@ def _actions(message: dict, settings) -> None:
         value = st.feedback("thumbs", key=f"fb-{mid}")
     with copy:
         with st.popover("Sao chép", icon=":material/content_copy:", help="Câu trả lời kèm trích dẫn"):
-            st.code(copy_text(answer), language=None, wrap_lines=True)
+            st.code(copy_text(answer, doc_names), language=None, wrap_lines=True)
     if message.get("waited_s") is not None:  # what the official waited, from pressing Enter to the answer
         info.caption(f"Trả lời sau {seconds_vi(message['waited_s'])} giây · {backend_label(answer.get('backend', ''))}")
 

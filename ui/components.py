@@ -47,6 +47,21 @@ def show_clause(clause: dict, by_id: dict[str, dict], *, quote: str = "",
     st.markdown(clause_html(text, marks, css_class), unsafe_allow_html=True)
 
 
+def cited_label(citation: dict, doc_names: dict[str, str] | None = None) -> str:
+    """'mục 2.1, khoản 2, Điều 2' — and ' · Nghị quyết 412/NQ-HĐND' when several documents are indexed.
+
+    >>> cited_label({"label": "Điều 7", "doc": "a"}, {"a": "Nghị quyết 5/NQ-HĐND", "b": "Quyết định 9/QĐ-UBND"})
+    'Điều 7 · Nghị quyết 5/NQ-HĐND'
+    >>> cited_label({"label": "Điều 7", "doc": "a"}, {"a": "Nghị quyết 5/NQ-HĐND"})
+    'Điều 7'
+    """
+    label = citation.get("label") or citation["clause_id"]
+    names = doc_names or {}
+    if len(names) > 1 and citation.get("doc") in names:
+        label += f" · {names[citation['doc']]}"
+    return label
+
+
 def _escape_html(text: str) -> str:
     import html
 
@@ -54,13 +69,14 @@ def _escape_html(text: str) -> str:
 
 
 def citation_list(citations: list[dict], clauses: dict[tuple[str, str], dict], *, key: str,
-                  show_score: bool = False) -> None:
-    """One expander per cited clause, labelled in legal order ('mục 3.5, khoản 3, Điều 2')."""
+                  show_score: bool = False, doc_names: dict[str, str] | None = None) -> None:
+    """One expander per cited clause, labelled in legal order ('mục 3.5, khoản 3, Điều 2'), followed by
+    its document's name when several are indexed (``doc_names``)."""
     for i, cit in enumerate(citations):
         doc, clause_id = cit.get("doc", ""), cit["clause_id"]
         clause = clauses.get((doc, clause_id)) or next(
             (c for (d, cid), c in clauses.items() if cid == clause_id), None)
-        label = escape_markdown(cit.get("label") or clause_id)
+        label = escape_markdown(cited_label(cit, doc_names))
         with st.expander(label, icon=":material/description:", key=f"{key}-{i}"):
             if clause is None:
                 st.text(cit.get("quote", ""))

@@ -30,6 +30,8 @@ def render(message: dict, assistant, clauses: dict) -> None:
         st.button("Câu trả lời đầy đủ hơn", key=f"fuller-{mid}", icon=":material/auto_awesome:", type="tertiary",
                   on_click=_request, args=(mid,),
                   help="Mô hình ngôn ngữ cục bộ diễn đạt lại câu trả lời; mất khoảng 10–60 giây.")
+    elif assistant.settings.fuller_answerer not in ("none", "extractive"):  # wanted, but cannot run: say why
+        st.caption(f":material/info: Chưa có câu trả lời đầy đủ hơn: {escape_markdown(why)}")
 
 
 def _request(mid: str) -> None:

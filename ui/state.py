@@ -124,6 +124,12 @@ def active_doc() -> str | None:
     return st.session_state.get("doc") or None
 
 
+def doc_names(assistant) -> dict[str, str]:
+    """Indexed document key -> its short name ('Nghị quyết 412/NQ-HĐND'), from the manifest's display title."""
+    return {d["key"]: (d.get("display") or d.get("title") or d["key"]).split(" — ")[0]
+            for d in assistant.index.documents}
+
+
 def clauses_by_id(assistant, doc: str | None) -> dict[tuple[str, str], dict]:
     return {(c.get("doc", ""), c["clause_id"]): c for c in assistant.index.clauses
             if doc is None or c.get("doc") == doc}
