@@ -9,7 +9,7 @@ import logging
 
 import streamlit as st
 
-from ui import chat, evaluation, finder, sidebar, state, targets_page
+from ui import chat, evaluation, finder, scope, sidebar, state, targets_page
 from ui.components import inject_css
 
 PAGES = {
@@ -34,7 +34,8 @@ def main() -> None:
         chat.render_waiting(settings, state.start_loading().seconds)
         return
     try:
-        PAGES[page](assistant, settings, state.active_doc())
+        doc = scope.document_picker(assistant)
+        PAGES[page](assistant, settings, doc)
     except Exception as exc:  # noqa: BLE001 — st.rerun()/st.stop() are BaseExceptions and pass through
         state.show_error(exc, f"page {page}")
 

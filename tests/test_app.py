@@ -183,7 +183,7 @@ def test_uploaded_eval_set_is_validated():
 # -- Sidebar ---------------------------------------------------------------------
 def test_sidebar_shows_document_model_and_index(at, app_env):
     sidebar = " ".join(m.value for m in at.sidebar.markdown)
-    assert "412/NQ" in _plain(sidebar)
+    assert any("412/NQ" in _plain(c.value) for c in at.main.caption)  # the scope, at the top of the page
     assert "Mô hình nhúng" in sidebar and "Thế hệ chỉ mục" in sidebar
     assert "Cách trả lời: trích nguyên văn" in _plain(sidebar)
     assert "Câu trả lời đầy đủ hơn: có" in sidebar
@@ -214,16 +214,6 @@ def test_without_the_local_model_the_app_answers_and_says_why(without_local_mode
     assert "Câu trả lời đầy đủ hơn: không có — Chưa có mô hình Qwen" in sidebar
 
 
-def test_upload_refuses_what_is_not_a_resolution(app_env, tmp_path, monkeypatch):
-    from ui import sidebar
-
-    monkeypatch.setattr(sidebar, "documents_dir", lambda settings: tmp_path / "documents")
-    assert sidebar.add_document("ghi chú.txt", "Chỉ là một dòng ghi chú.".encode(), app_env) is False
-    assert sidebar.add_document("x.exe", b"MZ", app_env) is False
-    assert sidebar.add_document("rong.txt", b"", app_env) is False
-    assert not list((tmp_path / "documents").glob("*.*"))  # nothing left behind
-
-
 @pytest.mark.parametrize("name, safe", [
     ("Nghị quyết 12 (bản sửa).PDF", "nghi-quyet-12-ban-sua.pdf"),
     ("../../etc/passwd", "passwd"),
@@ -231,7 +221,7 @@ def test_upload_refuses_what_is_not_a_resolution(app_env, tmp_path, monkeypatch)
     ("   .txt", "nghi-quyet.txt"),
 ])
 def test_uploaded_file_names_are_sanitised(name, safe):
-    from ui.sidebar import safe_file_name
+    from ui.library import safe_file_name
 
     assert safe_file_name(name) == safe
 
@@ -296,30 +286,6 @@ def test_feedback_records_match_the_eval_schema(tmp_path):
     assert [r["comment"] for r in records] == ["sửa lại", ""]
     with pytest.raises(ValueError, match="up, down"):
         feedback_record("Q", [], answer, "meh")
-
-
-def test_admin_token_guards_upload_and_rebuild(app_paths, monkeypatch):
-    """With TLNQ_ADMIN_TOKEN set, anyone may ask, but only a session that typed the token may change the
-    shared index: before it, no uploader and no rebuild button; a wrong token is told; the right one opens both."""
-    from ui.state import forget_assistant
-
-    with app_settings_env(app_paths | {"TLNQ_ADMIN_TOKEN": "mật-khẩu-văn-phòng"}, monkeypatch):
-        forget_assistant()
-        try:
-            at = started_app(APP, TIMEOUT)
-            keys = {b.key for b in at.sidebar.button}
-            assert "rebuild" not in keys and not at.sidebar.get("file_uploader")
-            assert "Chỉ quản trị viên" in " ".join(c.value for c in at.sidebar.caption)
-            at.sidebar.text_input(key="admin-upload").set_value("sai").run()
-            assert "Mã quản trị không đúng." in [e.value for e in at.sidebar.error]
-            assert "rebuild" not in {b.key for b in at.sidebar.button}
-            at.sidebar.text_input(key="admin-upload").set_value("mật-khẩu-văn-phòng").run()
-            assert not at.exception, at.exception
-            assert "rebuild" in {b.key for b in at.sidebar.button}
-            _ask(at, GRDP_QUESTION)  # asking never needed the token
-            assert "7,5-8%" in _plain(_messages(at, "assistant")[0].markdown[0].value)
-        finally:
-            forget_assistant()
 
 
 def test_a_missing_index_is_said_and_built_only_on_request(app_paths, tmp_path, monkeypatch):

@@ -5,6 +5,7 @@ with it); what depends on the real model's retrieval is in tests/test_app.py.
 """
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -261,3 +262,84 @@ def test_citations_name_their_document_when_several_are_indexed():
               "citations": [{"clause_id": "D7", "label": "Điều 7", "quote": "q", "doc": "a"}]}
     assert "Điều 7 · Nghị quyết 5/NQ-HĐND: “q”" in copy_text(answer, {"a": "Nghị quyết 5/NQ-HĐND", "b": "QĐ 9"})
     assert "- Điều 7: “q”" in copy_text(answer, {"a": "Nghị quyết 5/NQ-HĐND"})
+
+
+@pytest.fixture
+def start(fake_app_env, monkeypatch):
+    """start(**more_env): the app on fakes with these TLNQ_* variables too, kept until the test ends."""
+    from assistant.compose import make_assistant
+    from core.config import get_settings
+    from ui import state
+
+    def started(**extra):
+        for name, value in (fake_app_env | extra).items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+        state.provide_assistant(lambda settings: make_assistant(settings, embedder=FakeEmbeddings()))
+        return started_app(APP, TIMEOUT)
+
+    yield started
+    state.provide_assistant(None)
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+def test_admin_token_guards_upload_and_rebuild(fake_app_env, monkeypatch):
+    """With TLNQ_ADMIN_TOKEN set, anyone may ask, but only a session that typed the token may change the
+    shared index: before it, no uploader and no rebuild button; a wrong token is told; the right one opens both."""
+    from assistant.compose import make_assistant
+    from ui import state
+
+    with app_settings_env(fake_app_env | {"TLNQ_ADMIN_TOKEN": "mật-khẩu-văn-phòng"}, monkeypatch):
+        state.provide_assistant(lambda settings: make_assistant(settings, embedder=FakeEmbeddings()))
+        try:
+            at = started_app(APP, TIMEOUT)
+            keys = {b.key for b in at.sidebar.button}
+            assert "rebuild" not in keys and not at.sidebar.get("file_uploader")
+            assert "Chỉ quản trị viên" in " ".join(c.value for c in at.sidebar.caption)
+            at.sidebar.text_input(key="admin-upload").set_value("sai").run()
+            assert "Mã quản trị không đúng." in [e.value for e in at.sidebar.error]
+            assert "rebuild" not in {b.key for b in at.sidebar.button}
+            at.sidebar.text_input(key="admin-upload").set_value("mật-khẩu-văn-phòng").run()
+            assert not at.exception, at.exception
+            assert "rebuild" in {b.key for b in at.sidebar.button}
+            _ask(at, "Mục tiêu tăng trưởng GRDP năm 2024 là bao nhiêu?")  # asking never needed the token
+            assert len(_messages(at, "assistant")) == 1
+        finally:
+            state.provide_assistant(None)
+
+
+def test_a_read_only_deployment_offers_no_upload_and_no_rebuild(start):
+    at = start(TLNQ_READ_ONLY="true")
+    assert "rebuild" not in {b.key for b in at.sidebar.button} and not at.sidebar.get("file_uploader")
+    assert not any("Thêm nghị quyết" in e.label for e in at.sidebar.expander)
+    assert any(e.label.startswith("Thư viện văn bản (1)") for e in at.sidebar.expander)
+    _ask(at, "Tỷ lệ hộ nghèo năm 2024?")  # answering is unchanged
+    assert len(_messages(at, "assistant")) == 1
+
+
+def test_the_library_lists_who_added_what(start, monkeypatch, tmp_path):
+    import json
+
+    from ui import library
+
+    docs = tmp_path / "documents"
+    docs.mkdir()
+    (docs / library.LIBRARY_LOG).write_text(json.dumps({"file": "nq-412-2023-hung-yen.txt", "added_by": "Chị Lan",
+                                                        "added_at": "2026-11-30T08:15:00+00:00"}) + "\n")
+    monkeypatch.setattr(library, "documents_dir", lambda settings: docs)
+    at = start()
+    shelf = next(e for e in at.sidebar.expander if e.label.startswith("Thư viện văn bản"))
+    shown = re.sub(r"\\(.)", r"\1", " ".join(m.value for m in shelf.markdown))  # undo escape_markdown
+    assert "thêm bởi Chị Lan lúc 2026-11-30 08:15" in shown
+
+
+def test_upload_refuses_what_is_not_a_resolution(fake_app_env, tmp_path, monkeypatch):
+    from ui import library
+
+    monkeypatch.setattr(library, "documents_dir", lambda settings: tmp_path / "documents")
+    with app_settings_env(fake_app_env, monkeypatch) as settings:
+        assert library.add_document("ghi chú.txt", "Chỉ là một dòng ghi chú.".encode(), settings) is False
+        assert library.add_document("x.exe", b"MZ", settings) is False
+        assert library.add_document("rong.txt", b"", settings) is False
+    assert not list((tmp_path / "documents").glob("*.*"))  # nothing left behind

@@ -119,11 +119,6 @@ def settings() -> Settings:
     return get_settings()
 
 
-def active_doc() -> str | None:
-    """The document chosen in the sidebar; None means every indexed document."""
-    return st.session_state.get("doc") or None
-
-
 def doc_names(assistant) -> dict[str, str]:
     """Indexed document key -> its short name ('Nghị quyết 412/NQ-HĐND'), from the manifest's display title."""
     return {d["key"]: (d.get("display") or d.get("title") or d["key"]).split(" — ")[0]
