@@ -343,3 +343,47 @@ def test_upload_refuses_what_is_not_a_resolution(fake_app_env, tmp_path, monkeyp
         assert library.add_document("x.exe", b"MZ", settings) is False
         assert library.add_document("rong.txt", b"", settings) is False
     assert not list((tmp_path / "documents").glob("*.*"))  # nothing left behind
+
+
+# -- conversations kept across reloads ---------------------------------------------------
+def test_a_conversation_survives_a_reload_and_is_deleted_on_request(start, fake_app_env):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    at = start()
+    _ask(at, "Mục tiêu tăng trưởng GRDP năm 2024 là bao nhiêu?")
+    cid = at.query_params["hoi"]
+    cid = cid[0] if isinstance(cid, list) else cid
+    stored = Path(fake_app_env["TLNQ_INDEX_DIR"]).parent / "conversations" / f"{cid}.json"
+    assert stored.is_file()
+
+    again = AppTest.from_file(APP, default_timeout=TIMEOUT)  # a reload: a new session with the same URL
+    again.query_params["hoi"] = cid
+    again.run()
+    assert not again.exception, again.exception
+    assert [m.name for m in again.chat_message] == ["user", "assistant"]
+    assert again.session_state["messages"][1]["answer"] == at.session_state["messages"][1]["answer"]
+
+    again.button(key="clear_chat").click().run()
+    assert not again.chat_message and not stored.exists() and "hoi" not in again.query_params
+
+
+def test_conversations_are_stored_per_browser_and_never_by_path(tmp_path):
+    from core.config import Settings
+    from ui import conversations
+
+    settings = Settings(index_dir=tmp_path / "index")
+    first = [{"role": "user", "content": "Chỉ tiêu GRDP?"}, {"role": "assistant", "content": "7,5-8%"}]
+    assert conversations.save(settings, "aaaaaaaaaaaa", "browser1", first)
+    assert conversations.save(settings, "bbbbbbbbbbbb", "browser2", first)
+    assert [r["id"] for r in conversations.recent(settings, "browser1")] == ["aaaaaaaaaaaa"]
+    assert conversations.recent(settings, None) == []
+    assert conversations.load(settings, "../../etc/passwd") is None
+    with pytest.raises(ValueError):
+        conversations.save(settings, "../x", "browser1", first)
+    assert conversations.load(settings, "aaaaaaaaaaaa")["title"] == "Chỉ tiêu GRDP?"
+    conversations.save(settings, "aaaaaaaaaaaa", "someone-else", first + first)  # the owner stays the first one
+    assert conversations.load(settings, "aaaaaaaaaaaa")["owner"] == "browser1"
+    (conversations.folder(settings) / "cccccccccccc.json").write_text("{not json")
+    assert conversations.load(settings, "cccccccccccc") is None  # a damaged file is no conversation

@@ -13,7 +13,7 @@ import streamlit as st
 
 from core.errors import AssistantError
 from assistant.feedback import record_feedback
-from ui import fuller, state
+from ui import conversations, fuller, state
 from ui.components import citation_list, cited_label, stream_answer
 from ui.text import backend_label, escape_markdown, seconds_vi
 
@@ -31,17 +31,19 @@ AVATARS = {"user": ":material/person:", "assistant": ":material/gavel:"}
 
 
 def render(assistant, settings, doc: str | None) -> None:
-    messages: list[dict] = st.session_state.setdefault("messages", [])
+    messages = _restore(settings)
     clauses = state.clauses_by_id(assistant, None)
 
-    head, save, clear = st.columns([4, 1, 1], vertical_alignment="bottom")
+    head, past, save, clear = st.columns([4, 1.2, 1, 1], vertical_alignment="bottom")
     head.header("Hỏi đáp về nghị quyết")
+    _past(past, settings)
     if messages:
         _export(save, messages, state.doc_names(assistant))
-        with clear.popover("Xóa hội thoại", icon=":material/delete_sweep:", help="Bắt đầu cuộc hội thoại mới"):
-            st.caption("Xóa mọi câu hỏi và câu trả lời của phiên này?")
+        with clear.popover("Xóa hội thoại", icon=":material/delete_sweep:", help="Xóa hội thoại này"):
+            st.caption("Xóa mọi câu hỏi và câu trả lời của hội thoại này (cả bản đã lưu)?")
             if st.button("Xóa hội thoại", key="clear_chat", type="primary"):
-                st.session_state["messages"] = []
+                conversations.delete(settings, st.session_state.get("conversation"))
+                _open_conversation(None, [])
                 st.rerun()
 
     if not messages:
@@ -55,6 +57,8 @@ def render(assistant, settings, doc: str | None) -> None:
 
     for message in messages:
         _render_message(message, clauses, settings, assistant)
+    if st.session_state.pop("conversation_dirty", False) and messages:  # a fuller answer or a rating was added
+        _persist(settings, messages)
 
     _notice()
     # A question is answered in the run after it was asked, with the input disabled meanwhile:
@@ -78,6 +82,74 @@ def render(assistant, settings, doc: str | None) -> None:
 
 
 WAIT_POLL_S = 0.5
+BROWSER_COOKIE = "tlnq_browser"
+COOKIE_DAYS = 365
+
+
+def _browser_id() -> str:
+    """A random id for this browser, kept in a cookie, so its conversations can be listed on a later visit."""
+    known = st.session_state.get("browser")
+    if known:
+        return known
+    sent = (st.context.cookies or {}).get(BROWSER_COOKIE)
+    if conversations.valid_id(sent):
+        st.session_state["browser"] = sent
+        return sent
+    fresh = conversations.new_id()
+    st.session_state["browser"] = fresh
+    st.html(f"<script>document.cookie = '{BROWSER_COOKIE}={fresh}; max-age={COOKIE_DAYS * 86400}; path=/; "
+            "SameSite=Strict';</script>", unsafe_allow_javascript=True)
+    return fresh
+
+
+def _open_conversation(cid: str | None, messages: list[dict]) -> None:
+    st.session_state["messages"] = messages
+    st.session_state["conversation"] = cid
+    if cid:
+        st.query_params["hoi"] = cid
+    elif "hoi" in st.query_params:
+        del st.query_params["hoi"]
+
+
+def _restore(settings) -> list[dict]:
+    """This session's conversation; on a new session (a reload), the one the URL names, read from disk."""
+    _browser_id()
+    if "messages" not in st.session_state:
+        cid = st.query_params.get("hoi")
+        record = conversations.load(settings, cid)
+        _open_conversation(cid if record else None, record["messages"] if record else [])
+    return st.session_state["messages"]
+
+
+def _persist(settings, messages: list[dict]) -> None:
+    """Save after each answer; a conversation gets its id (and URL) with its first answer."""
+    cid = st.session_state.get("conversation")
+    if not cid:
+        cid = conversations.new_id()
+        _open_conversation(cid, messages)
+    if not conversations.save(settings, cid, st.session_state.get("browser"), messages):
+        st.session_state["chat_notice"] = ("warning", "Không lưu được hội thoại trên máy chủ; hội thoại vẫn còn "
+                                                      "trong trang này (hãy tải về nếu cần giữ).")
+
+
+def _past(column, settings) -> None:
+    """This browser's earlier conversations, newest first, and a new one."""
+    mine = conversations.recent(settings, st.session_state.get("browser"))
+    with column.popover("Hội thoại", icon=":material/history:", help="Hội thoại trước đây trên trình duyệt này"):
+        if st.button("Hội thoại mới", key="new_chat", icon=":material/add_comment:"):
+            _open_conversation(None, [])
+            st.rerun()
+        current = st.session_state.get("conversation")
+        if not mine:
+            st.caption("Chưa có hội thoại nào được lưu.")
+        for record in mine:
+            when = record["updated"][:16].replace("T", " ")
+            label = f"{record['title']} · {when}" + (" (đang mở)" if record["id"] == current else "")
+            if st.button(label, key=f"open-{record['id']}", type="tertiary", disabled=record["id"] == current):
+                stored = conversations.load(settings, record["id"])
+                if stored:
+                    _open_conversation(record["id"], stored["messages"])
+                    st.rerun()
 
 
 def _export(column, messages: list[dict], doc_names: dict[str, str]) -> None:
@@ -147,6 +219,7 @@ def _answer(question: str, assistant, messages: list[dict], doc: str | None, ask
     waited = time.monotonic() - asked_at if asked_at is not None else answer.timings_ms.total / 1000
     messages.append({"role": "assistant", "content": answer.answer, "id": _new_id(), "answer": answer.to_dict(),
                      "question": question, "history": history, "doc": doc, "waited_s": waited})
+    _persist(assistant.settings, messages)
 
 
 def _notice() -> None:
@@ -215,6 +288,7 @@ def _actions(message: dict, settings, doc_names: dict[str, str] | None = None) -
         message.setdefault("feedback_id", f"fb-{mid}")
         if _save_feedback(message, settings, rating, ""):
             message["rating"] = rating
+            st.session_state["conversation_dirty"] = True
     if message.get("rating") and not message.get("commented"):
         with st.form(key=f"comment-{mid}", border=False, clear_on_submit=True):
             comment = st.text_input("Nhận xét thêm (không bắt buộc)", key=f"comment-text-{mid}",
@@ -222,6 +296,7 @@ def _actions(message: dict, settings, doc_names: dict[str, str] | None = None) -
             if st.form_submit_button("Gửi nhận xét") and comment.strip():
                 if _save_feedback(message, settings, message["rating"], comment):
                     message["commented"] = True
+                    st.session_state["conversation_dirty"] = True
                     st.rerun()
     elif message.get("commented"):
         st.caption("Cảm ơn bạn đã góp ý.")

@@ -76,4 +76,5 @@ def _generate(message: dict, assistant, clauses: dict) -> None:
             return
     if answer is not None:
         message["fuller"] = answer.to_dict()
+        st.session_state["conversation_dirty"] = True
         st.rerun()
