@@ -661,17 +661,17 @@ def test_app_errors_leave_the_conversation_as_it_was(app, monkeypatch):
 
 
 def _upload_page(name, data, index_dir):
-    """A page that hands one upload to the sidebar's add_document, once (it reruns on success)."""
+    """A page that hands one upload to the library's add_document, once (it reruns on success)."""
     import streamlit as st
 
     from core.config import Settings
-    from ui import sidebar
+    from ui import library
 
     if "uploaded" not in st.session_state:
         st.session_state["uploaded"] = "pending"
         settings = Settings(index_dir=index_dir, log_file=index_dir.parent / "q.log",
                             feedback_file=index_dir.parent / "feedback.jsonl")
-        st.session_state["uploaded"] = sidebar.add_document(name, data, settings)
+        st.session_state["uploaded"] = library.add_document(name, data, settings)
 
 
 UPLOADS = [
