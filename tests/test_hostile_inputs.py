@@ -640,8 +640,8 @@ def test_app_errors_leave_the_conversation_as_it_was(app, monkeypatch):
     _say(app, Q_GRDP)
     before = _history(app)
     assert len(before) == 2
-    for text, message in [("", "Vui lòng nhập câu hỏi."), ("😀", "Vui lòng nhập câu hỏi."),
-                          (LONG, "Câu hỏi quá dài (20000 ký tự)")]:
+    # (A question longer than the limit cannot be typed any more: the chat box stops at max_chars.)
+    for text, message in [("", "Vui lòng nhập câu hỏi."), ("😀", "Vui lòng nhập câu hỏi.")]:
         _say(app, text)
         assert app.main.warning[0].value.startswith(message)
         assert _history(app) == before
@@ -723,7 +723,7 @@ def test_app_upload_with_an_html_name_is_stored_under_a_safe_name(index_copy, tm
     at.run()
     assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
     assert "Đã xây chỉ mục: 2 văn bản" in at.session_state["flash"]
-    stored = [p.name for p in (tmp_path / "documents").iterdir()]
+    stored = [p.name for p in (tmp_path / "documents").iterdir() if p.name != "library.jsonl"]  # the library log beside it
     assert stored == ["img-src-x-onerror-alert-1-nq-412-ban-sao.txt"]
     keys = [d["key"] for d in read_manifest(index_dir)["documents"]]
     assert len(keys) == 2 and all(re.fullmatch(r"[a-z0-9-]+", k) for k in keys)
