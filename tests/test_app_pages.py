@@ -11,6 +11,7 @@ import shutil
 import pytest
 
 from tests.conftest import REPO, FakeEmbeddings, app_env_vars, app_settings_env, started_app
+from tests.test_app import _ask, _go, _messages  # the same page helpers as the real-model tests
 
 APP = str(REPO / "app.py")
 TIMEOUT = 60
@@ -37,22 +38,6 @@ def at(fake_app_env, monkeypatch):
             yield started_app(APP, TIMEOUT)
         finally:
             state.provide_assistant(None)
-
-
-def _ask(at, text: str):
-    at.chat_input[0].set_value(text).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def _go(at, page: str):
-    at.sidebar.radio[0].set_value(page).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def _messages(at, role: str):
-    return [m for m in at.chat_message if m.name == role]
 
 
 @pytest.mark.parametrize("page", ["hoi-dap", "tra-cuu", "chi-tieu", "danh-gia"])
