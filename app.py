@@ -1,6 +1,7 @@
 """Trợ lý Nghị quyết — the Streamlit app: `streamlit run app.py`.
 
-A thin page: the sidebar picks the page and the document; each page lives in ui/.
+A thin page: a row at the top picks the page (ui.nav), then the document (ui.scope); the sidebar holds the
+library and the index status; each page lives in ui/.
 Heavy objects are cached in ui.state; errors are shown as short Vietnamese messages.
 """
 from __future__ import annotations
@@ -9,7 +10,7 @@ import logging
 
 import streamlit as st
 
-from ui import chat, evaluation, finder, scope, sidebar, state, targets_page
+from ui import chat, evaluation, finder, nav, scope, sidebar, state, targets_page
 from ui.components import inject_css
 
 PAGES = {
@@ -25,8 +26,9 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     inject_css()
     settings = state.settings()
+    page = nav.choose_page()
     try:
-        page, assistant = sidebar.render(settings)
+        assistant = sidebar.render(settings)
     except Exception as exc:  # noqa: BLE001
         state.show_error(exc, "sidebar")
         st.stop()

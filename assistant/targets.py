@@ -40,6 +40,8 @@ _STOP = frozenset(
 )
 # Qualifiers that every figure of the resolution shares; they do not name an indicator.
 _QUALIFIERS = re.compile(r"(?:tính\s+)?theo giá so sánh|trên địa bàn(?: tỉnh)?|năm 20\d\d")
+# A target to stay below or to bring down ("giảm còn 0,71%", "dưới 1%", "không quá 2%"): lower is better.
+_LOWER = re.compile(r"^(?:giảm|dưới|không quá|không vượt quá|tối đa|kiềm chế)\b", re.IGNORECASE)
 MIN_SCORE = 0.6  # share of the indicator's (weighted) key words the sentence must contain
 MIN_MARGIN = 0.15  # and by how much it must beat the next best sentence
 
@@ -70,6 +72,17 @@ class Target:
         """
         m = _LEVEL.match(self.target_2024)
         return float(m.group(1).replace(",", ".")) if m else None
+
+    @property
+    def lower_is_better(self) -> bool:
+        """A target to bring down or stay under, so that a chart does not read it as one to reach.
+
+        >>> Target(15, "x", "x", "d", "", "Tỷ lệ hộ nghèo", "giảm còn 0,71%").lower_is_better
+        True
+        >>> Target(21, "x", "x", "d", "", "Tỷ lệ đô thị hóa", "đạt 46%").lower_is_better
+        False
+        """
+        return bool(_LOWER.match(self.target_2024.strip()))
 
 
 def split_indicator(text: str) -> tuple[str, str]:

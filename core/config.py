@@ -62,7 +62,8 @@ class Settings(BaseSettings):
 
     # Answering
     answerer: str = "extractive"  # extractive | ollama | openai | llamacpp
-    max_question_chars: int = 1000
+    # a paragraph pasted from a report ("which clause covers this?") fits; longer is refused, never cut
+    max_question_chars: int = 5000
     max_history_turns: int = 6  # a follow-up reads only the last turns …
     max_history_chars: int = 2000  # … each cut to this length
     max_batch_line_chars: int = 200_000  # a --batch line longer than this is refused, not parsed

@@ -152,42 +152,90 @@ def render_markdown(metrics: dict, plots: dict[str, str] | None = None) -> str:
     return "\n".join(out)
 
 
-def write_plots(metrics: dict, out_dir: Path) -> dict[str, str]:
+# The plots' words, for the engineers' report (en) and for the officials' page in the app (vi).
+PLOT_TEXT = {
+    "en": {"per_kind": "Assistant metrics per question kind", "systems": "Assistant vs baselines",
+           "latency": "Assistant latency", "ms": "ms per question", "questions": "questions",
+           "total": "total", "retrieval": "retrieval",
+           "metrics": {"recall@5": "R@5", "all_facts": "all facts", "citation_hit": "citation hit",
+                       "refusal_acc": "refusal acc", "false_refusal": "false refusal"},
+           "columns": dict(HEADLINE_COLUMNS), "systems_names": SYSTEM_NAMES, "kinds": {}},
+    "vi": {"per_kind": "Các chỉ số theo loại câu hỏi", "systems": "Trợ lý so với các phương án cơ sở",
+           "latency": "Thời gian trả lời", "ms": "mili giây mỗi câu hỏi", "questions": "số câu hỏi",
+           "total": "cả câu trả lời", "retrieval": "tìm điều khoản",
+           "metrics": {"recall@5": "đúng điều khoản trong top 5", "all_facts": "đủ dữ kiện",
+                       "citation_hit": "trích dẫn đúng", "refusal_acc": "từ chối đúng",
+                       "false_refusal": "từ chối nhầm"},
+           "columns": {"recall@1": "R@1", "recall@5": "R@5", "mrr@10": "MRR@10", "all_facts": "đủ dữ kiện",
+                       "fact_figures": "đủ số liệu", "citation_hit": "trích dẫn đúng",
+                       "citation_precision": "độ chính xác trích dẫn", "refusal_acc": "từ chối đúng",
+                       "false_refusal": "từ chối nhầm"},
+           "systems_names": {"system": "Trợ lý", "bm25_only": "Chỉ BM25", "dense_only": "Chỉ vector",
+                             "naive_rag": "RAG đơn giản (LangChain)"},
+           "kinds": {"target": "chỉ tiêu năm kế hoạch", "result_2023": "kết quả năm trước", "task": "nhiệm vụ",
+                     "which_clause": "điều khoản nào", "compare": "so sánh", "meta": "thông tin văn bản",
+                     "followup": "hỏi tiếp", "unanswerable": "ngoài nghị quyết"}},
+}
+
+
+def decimal_comma(value: float, _pos=None) -> str:
+    """An axis tick the Vietnamese way.
+
+    >>> decimal_comma(0.25), decimal_comma(1.0), decimal_comma(1500.0)
+    ('0,25', '1', '1500')
+    """
+    return f"{value:.2f}".rstrip("0").rstrip(".").replace(".", ",")
+
+
+def write_plots(metrics: dict, out_dir: Path, *, lang: str = "en") -> dict[str, str]:
+    """Per-kind metrics, the system against its baselines, the latency histogram, as PNG files in
+    ``out_dir``; ``lang="vi"`` writes every title, axis and legend in Vietnamese with decimal commas."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
+
+    words = PLOT_TEXT[lang]
+    ticks = FuncFormatter(decimal_comma) if lang == "vi" else None
+
+    def finish(ax) -> None:
+        if ticks is not None:
+            ax.yaxis.set_major_formatter(ticks)
 
     paths: dict[str, str] = {}
     system = metrics["systems"]["system"]
 
     kinds = list(system["per_kind"])
-    keys = [("recall@5", "R@5"), ("all_facts", "all facts"), ("citation_hit", "citation hit"),
-            ("refusal_acc", "refusal acc"), ("false_refusal", "false refusal")]
+    keys = list(words["metrics"].items())
     fig, ax = plt.subplots(figsize=(11, 4.5))
     width = 0.8 / len(keys)
     for i, (key, label) in enumerate(keys):
         values = [system["per_kind"][k].get(key) for k in kinds]
         ax.bar([x + i * width for x in range(len(kinds))], [v or 0 for v in values], width, label=label)
-    ax.set_xticks([x + width * (len(keys) - 1) / 2 for x in range(len(kinds))], kinds, rotation=20)
+    ax.set_xticks([x + width * (len(keys) - 1) / 2 for x in range(len(kinds))],
+                  [words["kinds"].get(k, k) for k in kinds], rotation=20)
     ax.set_ylim(0, 1.05)
-    ax.set_title("Assistant metrics per question kind")
+    ax.set_title(words["per_kind"])
     ax.legend(ncol=len(keys), fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15))
+    finish(ax)
     fig.tight_layout()
     paths["per_kind"] = _save(fig, out_dir / "per_kind.png", plt)
 
     names = list(metrics["headline"])
-    keys = [k for k in HEADLINE_COLUMNS if k[0] != "false_refusal"]
+    keys = [k for k, _ in HEADLINE_COLUMNS if k != "false_refusal"]
     fig, ax = plt.subplots(figsize=(11, 4.5))
     width = 0.8 / len(names)
     for i, name in enumerate(names):
-        values = [metrics["headline"][name].get(key) for key, _ in keys]
+        values = [metrics["headline"][name].get(key) for key in keys]
         ax.bar([x + i * width for x in range(len(keys))], [v or 0 for v in values], width,
-               label=SYSTEM_NAMES.get(name, name))
-    ax.set_xticks([x + width * (len(names) - 1) / 2 for x in range(len(keys))], [label for _, label in keys])
+               label=words["systems_names"].get(name, name))
+    ax.set_xticks([x + width * (len(names) - 1) / 2 for x in range(len(keys))],
+                  [words["columns"].get(k, k) for k in keys], rotation=15 if lang == "vi" else 0)
     ax.set_ylim(0, 1.05)
-    ax.set_title("Assistant vs baselines")
+    ax.set_title(words["systems"])
     ax.legend(fontsize=8)
+    finish(ax)
     fig.tight_layout()
     paths["systems"] = _save(fig, out_dir / "systems.png", plt)
 
@@ -196,11 +244,13 @@ def write_plots(metrics: dict, out_dir: Path) -> dict[str, str]:
     retrieve = [r["retrieve_ms"] for r in rows if r.get("retrieve_ms") is not None]
     fig, ax = plt.subplots(figsize=(8, 4))
     if total:
-        ax.hist([total, retrieve], bins=30, label=["total", "retrieval"])
+        ax.hist([total, retrieve], bins=30, label=[words["total"], words["retrieval"]])
         ax.legend()
-    ax.set_xlabel("ms per question")
-    ax.set_ylabel("questions")
-    ax.set_title("Assistant latency")
+    ax.set_xlabel(words["ms"])
+    ax.set_ylabel(words["questions"])
+    ax.set_title(words["latency"])
+    if ticks is not None:
+        ax.xaxis.set_major_formatter(ticks)
     fig.tight_layout()
     paths["latency"] = _save(fig, out_dir / "latency.png", plt)
     return paths

@@ -51,7 +51,7 @@ def _ask(at, text: str):
 
 
 def _go(at, page: str):
-    at.sidebar.radio[0].set_value(page).run()
+    at.radio(key="page").set_value(page).run()
     assert not at.exception, at.exception
     return at
 

@@ -140,12 +140,39 @@ def test_targets_table_has_21_rows(at):
     assert not at.error
 
 
+def test_targets_are_also_cards_for_a_phone(at):
+    """Both views are drawn (CSS shows the table on a wide screen, the cards on a phone; the browser test
+    checks which is visible): one card per target, with its figure and a link to its clause."""
+    _go(at, "chi-tieu")
+    cards = " ".join(m.value for m in at.markdown)
+    assert "**(15) Tỷ lệ hộ nghèo**" in cards and "giảm còn 0,71%" in cards
+    assert "dieu=D2%2FK2%2FM2.2%2FCT15" in cards
+    assert not at.error
+
+
+def test_an_answer_offers_follow_ups_from_the_document_and_one_asks_it(at):
+    """Under a cited target: the earlier year's result of the same indicator and the clause that holds it,
+    built from the tree, never an invented topic; clicking one asks it."""
+    _ask(at, "Tỷ lệ hộ nghèo năm 2024 phấn đấu giảm còn bao nhiêu?")
+    offered = [b for b in at.button if b.key and b.key.startswith("next-")]
+    labels = [b.label for b in offered]
+    assert "Tỷ lệ hộ nghèo năm 2023 đạt bao nhiêu?" in labels, labels
+    assert any(label.startswith("Mục 2.2") and label.endswith("quy định những gì?") for label in labels), labels
+    assert 2 <= len(offered) <= 3
+    offered[0].click().run()
+    assert not at.exception
+    users = [m.text[0].value for m in _messages(at, "user")]
+    assert users[-1] == labels[0]
+    assert len(_messages(at, "assistant")) == 2
+
+
 def test_eval_page_runs_a_few_questions(at):
     _go(at, "danh-gia")
     at.number_input(key="eval_limit").set_value(3).run()
     at.button(key="eval_run").click().run()
     assert not at.exception and not at.error
     assert any("Đã chấm 3 câu hỏi" in s.value for s in at.success)
+    assert any("lấy đều theo loại" in c.value for c in at.caption)  # a sample across kinds, not the first 3
     assert len(at.dataframe) >= 2  # headline + per kind (+ failures)
 
 

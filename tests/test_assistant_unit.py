@@ -119,7 +119,7 @@ def test_llamacpp_without_model_is_unavailable(tmp_settings, tmp_path):
 
 @pytest.mark.parametrize("question, error", [
     ("", EmptyQuestionError), ("   \n\t ", EmptyQuestionError), ("😀😀", EmptyQuestionError),
-    ("x" * 5000, QuestionTooLongError),
+    ("x" * 5001, QuestionTooLongError),
 ])
 def test_bad_questions_get_vietnamese_errors(tmp_settings, fake_index, fake_embedder, question, error):
     with pytest.raises(error) as err:

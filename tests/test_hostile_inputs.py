@@ -158,7 +158,7 @@ def test_api_other_languages_are_refused_or_answered_grounded(real_assistant, in
 @pytest.mark.parametrize("question", [
     "((((((([a-\\ *+? GRDP 2024 ))))",
     "2024",
-    "a" * 1000,  # exactly at the limit
+    "a" * 5000,  # exactly at the limit (Settings.max_question_chars)
     "GRDP " * 199,
     "chỉ tiêu (999) mục 99.99.99 khoản 0 điều 1000 là gì?",
 ], ids=["regex-metacharacters", "digits-only", "at-the-limit", "one-word-repeated", "absurd-clause-refs"])

@@ -57,6 +57,8 @@ def render(assistant, settings, doc: str | None) -> None:
 
     for message in messages:
         _render_message(message, clauses, settings, assistant)
+    if messages and st.session_state.get("pending_question") is None:
+        _suggest(messages[-1], assistant)
     if st.session_state.pop("conversation_dirty", False) and messages:  # a fuller answer or a rating was added
         _persist(settings, messages)
 
@@ -220,6 +222,24 @@ def _answer(question: str, assistant, messages: list[dict], doc: str | None, ask
     messages.append({"role": "assistant", "content": answer.answer, "id": _new_id(), "answer": answer.to_dict(),
                      "question": question, "history": history, "doc": doc, "waited_s": waited})
     _persist(assistant.settings, messages)
+
+
+def _suggest(last: dict, assistant) -> None:
+    """Two or three questions about the cited clauses' neighbours (assistant.suggest), under the last answer."""
+    from assistant.suggest import follow_ups
+
+    answer = last.get("answer") or {}
+    if last.get("role") != "assistant" or not answer.get("answerable"):
+        return
+    rows, years = state.targets(assistant)
+    offered = follow_ups(answer.get("citations") or [], assistant.index.clauses, rows, years,
+                         asked=last.get("question", ""))
+    if not offered:
+        return
+    st.caption("Hỏi tiếp:")
+    for i, question in enumerate(offered):
+        st.button(question, key=f"next-{last['id']}-{i}", on_click=_queue, args=(question,), type="tertiary",
+                  icon=":material/subdirectory_arrow_right:")
 
 
 def _notice() -> None:

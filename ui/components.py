@@ -16,6 +16,9 @@ CSS = """
 .stApp mark.tlnq-word {background: #dbeafe; color: #172554;}
 .tlnq-clause {line-height: 1.6; padding: 0.25rem 0 0.5rem 0;}
 .tlnq-crumb {font-size: 0.85rem; opacity: 0.8;}
+/* A wide table on a wide screen, one card per row on a phone (ui/targets_page.py draws both). */
+@media (max-width: 640px) {.st-key-tlnq-table {display: none !important;}}
+@media (min-width: 641px) {.st-key-tlnq-cards {display: none !important;}}
 </style>
 """
 

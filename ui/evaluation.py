@@ -33,7 +33,7 @@ METRIC_LABELS = {
 }
 SYSTEM_LABELS = {"system": "Trợ lý", "bm25_only": "Chỉ BM25", "dense_only": "Chỉ vector",
                  "naive_rag": "RAG đơn giản (LangChain)"}
-KIND_LABELS = {"target": "chỉ tiêu 2024", "result_2023": "kết quả 2023", "task": "nhiệm vụ",
+KIND_LABELS = {"target": "chỉ tiêu năm kế hoạch", "result_2023": "kết quả năm trước", "task": "nhiệm vụ",
                "which_clause": "điều khoản nào", "compare": "so sánh", "meta": "thông tin văn bản",
                "followup": "hỏi tiếp", "unanswerable": "ngoài nghị quyết"}
 
@@ -92,6 +92,35 @@ def parse_questions(data: bytes, required: tuple[str, ...]) -> list[dict]:
     return questions
 
 
+def stratified(questions: list[dict], n: int) -> list[dict]:
+    """A sample of ``n`` that takes each kind in turn (in file order within a kind), so that a short run
+    still covers every kind of question instead of the first few of the file.
+
+    >>> qs = [{"id": i, "kind": k} for i, k in enumerate("aaaabbc")]
+    >>> [q["id"] for q in stratified(qs, 4)]
+    [0, 4, 6, 1]
+    """
+    by_kind: dict[str, list[dict]] = {}
+    for q in questions:
+        by_kind.setdefault(q.get("kind", "?"), []).append(q)
+    queues = list(by_kind.values())
+    picked: list[dict] = []
+    depth = 0
+    while len(picked) < min(n, len(questions)):
+        for queue in queues:
+            if depth < len(queue) and len(picked) < n:
+                picked.append(queue[depth])
+        depth += 1
+    return picked
+
+
+def _kinds_line(chosen: list[dict]) -> str:
+    counts: dict[str, int] = {}
+    for q in chosen:
+        counts[q.get("kind", "?")] = counts.get(q.get("kind", "?"), 0) + 1
+    return ", ".join(f"{KIND_LABELS.get(k, k)} {v}" for k, v in counts.items())
+
+
 def render(assistant, settings, doc: str | None) -> None:
     st.header("Đánh giá chất lượng")
     modules = _runner()
@@ -128,8 +157,9 @@ def render(assistant, settings, doc: str | None) -> None:
     limit = left.number_input("Số câu hỏi chạy (0 = tất cả)", min_value=0, max_value=len(questions),
                               value=0, step=10, key="eval_limit")
     baselines = right.checkbox("So sánh với các phương án cơ sở (chậm hơn)", value=False, key="eval_baselines")
-    chosen = questions[: int(limit)] if limit else questions
-    st.caption(f"{len(chosen)} / {len(questions)} câu hỏi.")
+    chosen = stratified(questions, int(limit)) if limit else questions
+    st.caption(f"{len(chosen)} / {len(questions)} câu hỏi"
+               + (f", lấy đều theo loại: {_kinds_line(chosen)}." if limit else "."))
     if st.button("Chạy đánh giá", icon=":material/play_arrow:", type="primary", key="eval_run"):
         bar = st.progress(0.0, text="Đang chuẩn bị…")
 
@@ -197,7 +227,7 @@ def _plots(result: dict, report) -> None:
         return
     try:
         with tempfile.TemporaryDirectory(prefix="tlnq-eval-") as tmp:
-            names = report.write_plots(result, Path(tmp))
+            names = report.write_plots(result, Path(tmp), lang="vi")
             images = [(name, (Path(tmp) / path).read_bytes()) for name, path in names.items()]
     except Exception:  # noqa: BLE001 — plots are a bonus; the tables are already shown
         log.exception("eval plots failed")

@@ -11,6 +11,11 @@ from ui import state
 from ui.components import citation_list, stream_answer
 from ui.text import escape_markdown, seconds_vi
 
+# Seconds the last fuller answers took in this process: the expected wait said before the next one.
+_RECENT_S: list[float] = []
+RECENT_KEPT = 5
+DEFAULT_WAIT = "10–60 giây"
+
 MODEL_NOTE = ("Do mô hình Qwen2.5-Coder-1.5B-Instruct (giấy phép Apache-2.0) chạy trên máy này viết; "
               "mọi con số đã được đối chiếu với điều khoản trích dẫn.")
 
@@ -29,9 +34,17 @@ def render(message: dict, assistant, clauses: dict) -> None:
     if available:
         st.button("Câu trả lời đầy đủ hơn", key=f"fuller-{mid}", icon=":material/auto_awesome:", type="tertiary",
                   on_click=_request, args=(mid,),
-                  help="Mô hình ngôn ngữ cục bộ diễn đạt lại câu trả lời; mất khoảng 10–60 giây.")
+                  help=f"Mô hình ngôn ngữ cục bộ diễn đạt lại câu trả lời; thường mất {expected_wait()}.")
     elif assistant.settings.fuller_answerer not in ("none", "extractive"):  # wanted, but cannot run: say why
         st.caption(f":material/info: Chưa có câu trả lời đầy đủ hơn: {escape_markdown(why)}")
+
+
+def expected_wait() -> str:
+    """'khoảng 42 giây' from the median of the last fuller answers here, else the range measured on a laptop."""
+    if not _RECENT_S:
+        return DEFAULT_WAIT
+    ordered = sorted(_RECENT_S)
+    return f"khoảng {seconds_vi(ordered[len(ordered) // 2])} giây"
 
 
 def _request(mid: str) -> None:
@@ -68,13 +81,18 @@ def _generate(message: dict, assistant, clauses: dict) -> None:
         try:
             with st.spinner("Đang nạp mô hình ngôn ngữ…"):
                 answerer = assistant.fuller.answerer()
-            st.caption(":material/auto_awesome: Đang viết câu trả lời đầy đủ hơn…")
+            note, stop = st.columns([5, 1], vertical_alignment="center")
+            note.caption(f":material/auto_awesome: Đang viết câu trả lời đầy đủ hơn (thường mất {expected_wait()}). "
+                         "Bạn vẫn có thể đặt câu hỏi khác; câu hỏi mới hoặc nút “Dừng” sẽ dừng việc viết.")
+            # Any click reruns the page and so ends this run: the button needs no handler of its own.
+            stop.button("Dừng", key=f"fuller-stop-{message['id']}", icon=":material/stop_circle:")
             answer = stream_answer(assistant.stream(message["question"], message["history"], doc=message.get("doc"),
                                                     answerer=answerer), st.empty())
         except Exception as exc:  # noqa: BLE001 — a short message; the verbatim answer stays
             st.warning(state.error_message(exc, "fuller answer"))
             return
     if answer is not None:
+        _RECENT_S[:] = (_RECENT_S + [answer.timings_ms.total / 1000])[-RECENT_KEPT:]
         message["fuller"] = answer.to_dict()
         st.session_state["conversation_dirty"] = True
         st.rerun()

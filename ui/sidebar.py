@@ -1,4 +1,6 @@
-"""The sidebar: pages, the active document, index status, adding a resolution and rebuilding."""
+"""The sidebar: index status, the document library, adding a resolution and rebuilding.
+
+The pages are chosen in the main area (ui.nav): on a phone the sidebar stays closed unless opened."""
 from __future__ import annotations
 
 import logging
@@ -10,30 +12,6 @@ from ui import library, state
 from ui.text import backend_label, escape_markdown
 
 log = logging.getLogger(__name__)
-
-PAGES = {
-    "hoi-dap": ":material/forum: Hỏi đáp",
-    "tra-cuu": ":material/search: Tra cứu điều khoản",
-    "chi-tieu": ":material/table_chart: Chỉ tiêu 2024",
-    "danh-gia": ":material/fact_check: Đánh giá",
-}
-
-
-def choose_page() -> str:
-    """The page radio, kept in step with ?trang=… so a page can be linked to."""
-    wanted = st.query_params.get("trang")
-    if "page" not in st.session_state:
-        st.session_state["page"] = wanted if wanted in PAGES else "hoi-dap"
-    elif wanted in PAGES and wanted != st.session_state.get("_last_url_page"):
-        st.session_state["page"] = wanted  # a link was followed
-    page = st.radio("Trang", list(PAGES), format_func=PAGES.get, key="page", label_visibility="collapsed")
-    if st.query_params.get("trang") != page:
-        st.query_params["trang"] = page
-        if page != "tra-cuu" and "dieu" in st.query_params:
-            del st.query_params["dieu"]
-    st.session_state["_last_url_page"] = page
-    return page
-
 
 def status(assistant, settings) -> None:
     manifest = assistant.index.manifest
@@ -105,16 +83,14 @@ def _offer_build(settings, *, missing: bool) -> None:
         library.build(settings, list(settings.documents) if missing else indexed_sources(settings))
 
 
-def render(settings) -> tuple[str, object]:
-    """Draw the sidebar; returns (page key, assistant or None while it loads)."""
+def render(settings):
+    """Draw the sidebar; returns the assistant, or None while it loads."""
     with st.sidebar:
         st.title("Trợ lý Nghị quyết")
-        page = choose_page()
-        st.divider()
         assistant = get_assistant()
         if assistant is None:
             st.caption(":material/hourglass_top: Đang tải mô hình và chỉ mục…")
-            return page, None
+            return None
         if flash := st.session_state.pop("flash", None):
             st.success(flash)
         if notes := st.session_state.pop("flash_notes", None):
@@ -122,4 +98,4 @@ def render(settings) -> tuple[str, object]:
         status(assistant, settings)
         library.library_list(assistant, settings)
         library.uploader(assistant, settings)
-    return page, assistant
+    return assistant

@@ -130,6 +130,22 @@ def clauses_by_id(assistant, doc: str | None) -> dict[tuple[str, str], dict]:
             if doc is None or c.get("doc") == doc}
 
 
+_targets: dict[str, tuple[list, dict]] = {}
+
+
+def targets(assistant) -> tuple[list, dict[str, int | None]]:
+    """The index's numbered targets and each document's plan year, read once per index generation
+    (the follow-up suggestions under every answer use them)."""
+    from assistant.targets import parse_targets, plan_year
+
+    generation = str(assistant.index.manifest.get("generation", id(assistant.index)))
+    if generation not in _targets:
+        years = {d["key"]: plan_year(d.get("title", "")) for d in assistant.index.documents}
+        _targets.clear()
+        _targets[generation] = (parse_targets(assistant.index.clauses), years)
+    return _targets[generation]
+
+
 def error_message(exc: Exception, what: str) -> str:
     """A known error's own message, else a generic one (the details go to the log)."""
     if isinstance(exc, ProductError):

@@ -1,4 +1,7 @@
-"""Chỉ tiêu 2024: the numbered targets as a table (assistant.targets), CSV, a chart of comparable figures."""
+"""Chỉ tiêu: the numbered targets as a table (assistant.targets), CSV, a chart of comparable figures.
+
+On a narrow screen (a phone) the table, whose columns would run off the screen, gives way to one card per
+target (CSS media query on the two keyed containers; both are drawn, one is shown)."""
 from __future__ import annotations
 
 from urllib.parse import quote
@@ -38,9 +41,25 @@ def render(assistant, settings, doc: str | None) -> None:
         "Điều khoản": f"?trang=tra-cuu&dieu={quote(r.clause_id, safe='')}#{r.label}",
         **({"Văn bản": r.doc} if multi else {}),
     } for r in rows])
-    event = st.dataframe(
+    with st.container(key="tlnq-cards"):
+        _cards(rows, target_col, result_col)
+    with st.container(key="tlnq-table"):
+        event = _table(frame, target_col, result_col)
+    selected = list(getattr(getattr(event, "selection", None), "rows", []) or [])
+    if selected:  # right under the table, not below the download and the chart
+        _detail(rows[selected[0]], assistant, result_col)
+    sep = st.radio("Dấu phân cách trong tệp CSV", [";", ","], horizontal=True, key="csv_sep",
+                   format_func=lambda s: "dấu chấm phẩy (Excel tiếng Việt)" if s == ";" else "dấu phẩy")
+    st.download_button("Tải bảng chỉ tiêu (CSV)", icon=":material/download:",
+                       data=targets_csv(rows, year, sep=sep).encode("utf-8-sig"), mime="text/csv",
+                       key="targets_csv", file_name=f"chi-tieu-{year or 'nghi-quyet'}.csv")
+    _chart(rows, year)
+
+
+def _table(frame, target_col: str, result_col: str):
+    return st.dataframe(
         frame, hide_index=True, width="stretch", key="targets_table",
-        row_height=ROW_HEIGHT, height=min(560, 38 + ROW_HEIGHT * len(rows)),
+        row_height=ROW_HEIGHT, height=min(560, 38 + ROW_HEIGHT * len(frame)),
         on_select="rerun", selection_mode="single-row",
         column_config={
             "Số": st.column_config.NumberColumn(width=48, format="(%d)"),
@@ -53,16 +72,16 @@ def render(assistant, settings, doc: str | None) -> None:
                 help="Mở điều khoản trong trang Tra cứu"),
         },
     )
-    sep = st.radio("Dấu phân cách trong tệp CSV", [";", ","], horizontal=True, key="csv_sep",
-                   format_func=lambda s: "dấu chấm phẩy (Excel tiếng Việt)" if s == ";" else "dấu phẩy")
-    st.download_button("Tải bảng chỉ tiêu (CSV)", icon=":material/download:",
-                       data=targets_csv(rows, year, sep=sep).encode("utf-8-sig"), mime="text/csv",
-                       key="targets_csv", file_name=f"chi-tieu-{year or 'nghi-quyet'}.csv")
 
-    selected = list(getattr(getattr(event, "selection", None), "rows", []) or [])
-    if selected:
-        _detail(rows[selected[0]], assistant, result_col)
-    _chart(rows, year)
+
+def _cards(rows, target_col: str, result_col: str) -> None:
+    """One card per target for a phone: indicator, target, last year's result, a link to the clause."""
+    for r in rows:
+        with st.container(border=True):
+            st.markdown(f"**({r.number}) {escape_markdown(r.indicator)}**  \n"
+                        f"{escape_markdown(target_col)}: {escape_markdown(r.target_2024)}"
+                        + (f"  \n{escape_markdown(result_col)}: {escape_markdown(r.result_2023)}" if r.result_2023 else "")
+                        + f"  \n[{escape_markdown(r.label)}](?trang=tra-cuu&dieu={quote(r.clause_id, safe='')})")
 
 
 def _detail(row, assistant, result_col: str) -> None:
@@ -94,16 +113,33 @@ def _chart(rows, year: int | None) -> None:
     data = pd.DataFrame([{
         "Chỉ tiêu": f"({r.number}) {_short(r.indicator)}",
         "Mục tiêu (%)": value,
+        "Mục tiêu": percent_vi(value),
+        "Loại": LOWER if r.lower_is_better else REACH,
         "Nguyên văn": r.target_2024[:120],
     } for r, value in points])
-    chart = alt.Chart(data).mark_bar(color="#4c78a8").encode(
+    chart = alt.Chart(data).mark_bar().encode(
         y=alt.Y("Chỉ tiêu:N", sort=None, title=None, axis=alt.Axis(labelLimit=360)),
-        x=alt.X("Mục tiêu (%):Q", scale=alt.Scale(domain=[0, 100])),
-        tooltip=["Chỉ tiêu", "Mục tiêu (%)", "Nguyên văn"],
+        x=alt.X("Mục tiêu (%):Q", scale=alt.Scale(domain=[0, 100]), title="Mục tiêu (%)",
+                axis=alt.Axis(labelExpr="replace(datum.label, '.', ',')")),
+        color=alt.Color("Loại:N", scale=alt.Scale(domain=[REACH, LOWER], range=["#4c78a8", "#e45756"]),
+                        legend=alt.Legend(title=None, orient="bottom")),
+        tooltip=["Chỉ tiêu", "Mục tiêu", "Loại", "Nguyên văn"],
     )
-    labels = chart.mark_text(align="left", dx=3, color="#374151").encode(
-        text=alt.Text("Mục tiêu (%):Q", format=".4~f"))
+    labels = chart.mark_text(align="left", dx=3).encode(text="Mục tiêu:N", color=alt.value("#6b7280"))
     st.altair_chart((chart + labels).properties(height=28 * len(points) + 20), width="stretch")
+
+
+REACH = "Cần đạt (càng cao càng tốt)"
+LOWER = "Cần giảm xuống (càng thấp càng tốt)"
+
+
+def percent_vi(value: float) -> str:
+    """A percentage written the Vietnamese way, decimal comma.
+
+    >>> percent_vi(93.85), percent_vi(46.0), percent_vi(0.71)
+    ('93,85%', '46%', '0,71%')
+    """
+    return f"{value:.4f}".rstrip("0").rstrip(".").replace(".", ",") + "%"
 
 
 def _short(text: str, limit: int = 55) -> str:
