@@ -14,8 +14,8 @@ import streamlit as st
 from core.errors import AssistantError
 from assistant.feedback import record_feedback
 from ui import conversations, fuller, state
-from ui.components import citation_list, cited_label, stream_answer
-from ui.text import backend_label, escape_markdown, seconds_vi
+from ui.components import citation_list, stream_answer
+from ui.text import backend_label, cited_label, escape_markdown, seconds_vi
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def render(assistant, settings, doc: str | None) -> None:
     messages = _restore(settings)
     clauses = state.clauses_by_id(assistant, None)
 
-    head, past, save, clear = st.columns([4, 1.2, 1, 1], vertical_alignment="bottom")
+    head, past, save, clear = st.columns([3.4, 1.2, 1.1, 1.4], vertical_alignment="bottom")
     head.header("Hỏi đáp về nghị quyết")
     _past(past, settings)
     if messages:

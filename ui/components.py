@@ -2,10 +2,14 @@
 an answer streamed into its placeholder."""
 from __future__ import annotations
 
+import json
+from functools import lru_cache
+from pathlib import Path
+
 import streamlit as st
 
 from assistant.types import Answer
-from ui.text import breadcrumb, escape_markdown, highlight_html, quote_spans
+from ui.text import breadcrumb, cited_label, escape_markdown, highlight_html, quote_spans
 
 # One calm style for highlighted spans and clause text; our own CSS, no user content. A mark sets its own
 # text colour (dark on pale): with ``color: inherit`` the dark theme's light text on a pale mark is unreadable.
@@ -23,13 +27,64 @@ CSS = """
 """
 
 
-# The page is Vietnamese: screen readers, spell-check and hyphenation read <html lang>, which Streamlit sets to "en".
-LANG_SCRIPT = '<script>document.documentElement.lang = "vi";</script>'
+LOCALE_FILE = Path(__file__).resolve().parent / "data" / "streamlit_vi.json"
+
+# The page is Vietnamese: screen readers, spell-check and hyphenation read <html lang>, which Streamlit sets to
+# "en"; and Streamlit's own words ("Upload", "Stop", "Copy to clipboard") have no Vietnamese setting, so a
+# MutationObserver puts them into Vietnamese from ui/data/streamlit_vi.json as they appear. Only chrome is
+# touched: exact text inside Streamlit's own widgets, exact aria-label/title values — never user content.
+_LOCALE_JS = """
+(() => {
+  document.documentElement.lang = "vi";
+  if (window.__tlnqLocale) return;
+  window.__tlnqLocale = true;
+  const L = %s;
+  const scope = L.scopes.join(",");
+  const patterns = L.patterns.map(([re, to]) => [new RegExp(re), to]);
+  const fixText = node => {
+    const el = node.parentElement;
+    if (!el || !el.closest(scope)) return;
+    const text = node.nodeValue.trim();
+    if (L.text[text]) { node.nodeValue = node.nodeValue.replace(text, L.text[text]); return; }
+    for (const [re, to] of patterns) if (re.test(text)) { node.nodeValue = text.replace(re, to); return; }
+  };
+  const fixAttrs = el => {
+    for (const name of ["aria-label", "title"]) {
+      const v = el.getAttribute && el.getAttribute(name);
+      if (v && L.attributes[v]) el.setAttribute(name, L.attributes[v]);
+    }
+  };
+  const fix = root => {
+    if (root.nodeType === 3) { fixText(root); return; }
+    if (root.nodeType !== 1) return;
+    fixAttrs(root);
+    root.querySelectorAll("[aria-label],[title]").forEach(fixAttrs);
+    const walk = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let n = walk.nextNode(); n; n = walk.nextNode()) fixText(n);
+  };
+  fix(document.body);
+  new MutationObserver(changes => changes.forEach(c => {
+    if (c.type === "characterData") fixText(c.target);
+    else if (c.type === "attributes") fixAttrs(c.target);
+    else c.addedNodes.forEach(fix);
+  })).observe(document.body, {subtree: true, childList: true, characterData: true, attributes: true,
+                              attributeFilter: ["aria-label", "title"]});
+})();
+"""
+
+
+@lru_cache(maxsize=1)
+def locale_script() -> str:
+    """The <script> that sets lang="vi" and translates Streamlit's chrome (the JSON is embedded as data)."""
+    table = json.loads(LOCALE_FILE.read_text(encoding="utf-8"))
+    table.pop("_about", None)
+    data = json.dumps(table, ensure_ascii=False).replace("</", "<\\/")
+    return "<script>" + _LOCALE_JS % data + "</script>"
 
 
 def inject_css() -> None:
     st.html(CSS)
-    st.html(LANG_SCRIPT, unsafe_allow_javascript=True)
+    st.html(locale_script(), unsafe_allow_javascript=True)
 
 
 def clause_html(text: str, spans: list[tuple[int, int]], css_class: str = "") -> str:
@@ -48,21 +103,6 @@ def show_clause(clause: dict, by_id: dict[str, dict], *, quote: str = "",
         text = clause["title"]
     marks = spans if spans is not None else quote_spans(text, quote)
     st.markdown(clause_html(text, marks, css_class), unsafe_allow_html=True)
-
-
-def cited_label(citation: dict, doc_names: dict[str, str] | None = None) -> str:
-    """'mục 2.1, khoản 2, Điều 2' — and ' · Nghị quyết 412/NQ-HĐND' when several documents are indexed.
-
-    >>> cited_label({"label": "Điều 7", "doc": "a"}, {"a": "Nghị quyết 5/NQ-HĐND", "b": "Quyết định 9/QĐ-UBND"})
-    'Điều 7 · Nghị quyết 5/NQ-HĐND'
-    >>> cited_label({"label": "Điều 7", "doc": "a"}, {"a": "Nghị quyết 5/NQ-HĐND"})
-    'Điều 7'
-    """
-    label = citation.get("label") or citation["clause_id"]
-    names = doc_names or {}
-    if len(names) > 1 and citation.get("doc") in names:
-        label += f" · {names[citation['doc']]}"
-    return label
 
 
 def _escape_html(text: str) -> str:

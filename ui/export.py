@@ -5,12 +5,7 @@ from __future__ import annotations
 import io
 from datetime import datetime
 
-
-def _label(citation: dict, doc_names: dict[str, str]) -> str:
-    label = citation.get("label") or citation["clause_id"]
-    if len(doc_names) > 1 and citation.get("doc") in doc_names:
-        label += f" · {doc_names[citation['doc']]}"
-    return label
+from ui.text import cited_label
 
 
 def turns(messages: list[dict]) -> list[tuple[str, dict]]:
@@ -33,7 +28,7 @@ def answer_markdown(question: str, answer: dict, doc_names: dict[str, str] | Non
     names = doc_names or {}
     lines = [f"**Hỏi:** {question.strip()}", "", f"**Trả lời:** {answer['answer'].strip()}"]
     if answer.get("answerable") and answer.get("citations"):
-        lines += ["", "Căn cứ:"] + [f"- {_label(c, names)}: “{c['quote'].strip()}”" for c in answer["citations"]]
+        lines += ["", "Căn cứ:"] + [f"- {cited_label(c, names)}: “{c['quote'].strip()}”" for c in answer["citations"]]
     return "\n".join(lines)
 
 
@@ -64,7 +59,7 @@ def conversation_docx(messages: list[dict], doc_names: dict[str, str] | None = N
         if answer.get("answerable") and answer.get("citations"):
             doc.add_paragraph("Căn cứ:")
             for c in answer["citations"]:
-                doc.add_paragraph(f"{_label(c, names)}: “{c['quote'].strip()}”", style="List Bullet")
+                doc.add_paragraph(f"{cited_label(c, names)}: “{c['quote'].strip()}”", style="List Bullet")
     out = io.BytesIO()
     doc.save(out)
     return out.getvalue()

@@ -178,3 +178,18 @@ def seconds_vi(seconds: float) -> str:
     ('4,2', '12', '0,4')
     """
     return f"{seconds:.0f}" if seconds >= 10 else f"{seconds:.1f}".replace(".", ",")
+
+
+def cited_label(citation: dict, doc_names: dict[str, str] | None = None) -> str:
+    """'mục 2.1, khoản 2, Điều 2' — and ' · Nghị quyết 412/NQ-HĐND' when several documents are indexed.
+
+    >>> cited_label({"label": "Điều 7", "doc": "a"}, {"a": "Nghị quyết 5/NQ-HĐND", "b": "Quyết định 9/QĐ-UBND"})
+    'Điều 7 · Nghị quyết 5/NQ-HĐND'
+    >>> cited_label({"label": "Điều 7", "doc": "a"}, {"a": "Nghị quyết 5/NQ-HĐND"})
+    'Điều 7'
+    """
+    label = citation.get("label") or citation["clause_id"]
+    names = doc_names or {}
+    if len(names) > 1 and citation.get("doc") in names:
+        label += f" · {names[citation['doc']]}"
+    return label
