@@ -241,6 +241,21 @@ def test_run_eval_writes_report_and_plots(eval_assistant, sample_questions, tmp_
     assert "## Headline" in report and "naive LangChain RAG" in report
     assert headline_table(metrics) in report
 
+    # The app's page draws the same plots in Vietnamese: titles, axes and legends, decimal commas.
+    from matplotlib.axes import Axes
+
+    from eval.report import write_plots
+
+    titles: list[str] = []
+    original = Axes.set_title
+    Axes.set_title = lambda self, label, *a, **k: (titles.append(label), original(self, label, *a, **k))[1]
+    try:
+        names = write_plots(metrics, tmp_path, lang="vi")
+    finally:
+        Axes.set_title = original
+    assert set(names) == {"per_kind", "systems", "latency"}
+    assert titles == ["Các chỉ số theo loại câu hỏi", "Trợ lý so với các phương án cơ sở", "Thời gian trả lời"]
+
 
 def test_cli_bounds_set_the_exit_code(eval_assistant, monkeypatch, tmp_path, capsys):
     from eval.__main__ import main

@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from ui import state
-from ui.text import escape_markdown
+from ui.text import backend_label, escape_markdown, seconds_vi
 
 log = logging.getLogger(__name__)
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
@@ -180,8 +180,11 @@ def render(assistant, settings, doc: str | None) -> None:
 
 def _show(result: dict, report) -> None:
     meta = result.get("meta", {})
-    st.success(f"Đã chấm {meta.get('questions', '?')} câu hỏi trong {meta.get('seconds', '?')} giây "
-               f"(mô hình nhúng {meta.get('embedding_model', '?')}, cách trả lời {meta.get('answerer', '?')}).")
+    seconds = meta.get("seconds")
+    took = seconds_vi(seconds) if isinstance(seconds, (int, float)) else "?"
+    st.success(f"Đã chấm {meta.get('questions', '?')} câu hỏi trong {took} giây "
+               f"(mô hình nhúng {meta.get('embedding_model', '?')}, "
+               f"cách trả lời: {backend_label(meta.get('answerer', '?'))}).")
     st.subheader("Kết quả chính")
     headline = result.get("headline", {})
     table = pd.DataFrame({
