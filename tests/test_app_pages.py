@@ -381,6 +381,31 @@ def test_a_conversation_survives_a_reload_and_is_deleted_on_request(start, fake_
     assert not again.chat_message and not stored.exists() and "hoi" not in again.query_params
 
 
+def test_a_reload_before_the_answer_asks_the_question_again(start, fake_app_env):
+    """The question is stored as pending when asked; a new session on the same URL (a reload mid-answer)
+    answers it instead of dropping it, and the stored copy then holds the answer, nothing pending."""
+    import json
+    from pathlib import Path
+
+    from core.config import get_settings
+    from streamlit.testing.v1 import AppTest
+    from ui import conversations
+
+    at = start()
+    settings = get_settings()
+    cid = conversations.new_id()
+    assert conversations.save(settings, cid, None, [], pending="Tỷ lệ hộ nghèo năm 2024 giảm còn bao nhiêu?")
+    again = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    again.query_params["hoi"] = cid
+    again.run()
+    assert not again.exception, again.exception
+    assert [m.name for m in again.chat_message] == ["user", "assistant"]
+    assert _messages(again, "user")[0].text[0].value == "Tỷ lệ hộ nghèo năm 2024 giảm còn bao nhiêu?"
+    stored = json.loads((Path(fake_app_env["TLNQ_INDEX_DIR"]).parent / "conversations" / f"{cid}.json").read_text())
+    assert "pending" not in stored and len(stored["messages"]) == 2
+    assert at is not None
+
+
 def test_conversations_are_stored_per_browser_and_never_by_path(tmp_path):
     from core.config import Settings
     from ui import conversations

@@ -73,13 +73,18 @@ def render(assistant, settings, doc: str | None) -> None:
     if asked is not None and pending is None:
         st.session_state["pending_question"] = asked
         st.session_state.setdefault("asked_at", time.monotonic())  # kept when it was asked while loading
+        if asked.strip():  # stored as pending: a reload before the answer asks it again
+            _persist(settings, messages, pending=asked)
         st.rerun()
     if pending is not None:
+        answered = False
         try:
-            _answer(pending, assistant, messages, doc, st.session_state.get("asked_at"))
+            answered = _answer(pending, assistant, messages, doc, st.session_state.get("asked_at"))
         finally:
             st.session_state.pop("pending_question", None)
             st.session_state.pop("asked_at", None)
+            if not answered:  # refused as empty or too long, or failed: not to be asked again on a reload
+                _forget_pending(settings, messages)
         st.rerun()
 
 
@@ -120,18 +125,30 @@ def _restore(settings) -> list[dict]:
         cid = st.query_params.get("hoi")
         record = conversations.load(settings, cid)
         _open_conversation(cid if record else None, record["messages"] if record else [])
+        if record and isinstance(record.get("pending"), str) and "queued_question" not in st.session_state:
+            st.session_state["queued_question"] = record["pending"]  # reloaded before its answer: ask again
     return st.session_state["messages"]
 
 
-def _persist(settings, messages: list[dict]) -> None:
-    """Save after each answer; a conversation gets its id (and URL) with its first answer."""
+def _persist(settings, messages: list[dict], pending: str | None = None) -> None:
+    """Save when a question is asked (as pending) and after each answer; a conversation gets its id (and
+    URL) with its first question."""
     cid = st.session_state.get("conversation")
     if not cid:
         cid = conversations.new_id()
         _open_conversation(cid, messages)
-    if not conversations.save(settings, cid, st.session_state.get("browser"), messages):
+    if not conversations.save(settings, cid, st.session_state.get("browser"), messages, pending=pending):
         st.session_state["chat_notice"] = ("warning", "Không lưu được hội thoại trên máy chủ; hội thoại vẫn còn "
                                                       "trong trang này (hãy tải về nếu cần giữ).")
+
+
+def _forget_pending(settings, messages: list[dict]) -> None:
+    cid = st.session_state.get("conversation")
+    if cid and messages:
+        conversations.save(settings, cid, st.session_state.get("browser"), messages)
+    elif cid:  # nothing but the question that was not answered
+        conversations.delete(settings, cid)
+        _open_conversation(None, messages)
 
 
 def _past(column, settings) -> None:
@@ -198,13 +215,14 @@ def _queue(question: str) -> None:
     st.session_state["queued_question"] = question
 
 
-def _answer(question: str, assistant, messages: list[dict], doc: str | None, asked_at: float | None = None) -> None:
-    """Answer one question; a problem is kept as a notice for the next run, the history stays as it is."""
+def _answer(question: str, assistant, messages: list[dict], doc: str | None, asked_at: float | None = None) -> bool:
+    """Answer one question (True when answered); a problem is kept as a notice for the next run, the
+    history stays as it is."""
     try:
         assistant.validate(question)
     except AssistantError as exc:  # empty or too long: say so politely
         st.session_state["chat_notice"] = ("warning", exc.user_message)
-        return
+        return False
     history = [{"role": m["role"], "content": m["content"]} for m in messages]
     with st.chat_message("user", avatar=AVATARS["user"]):
         st.text(question)
@@ -213,15 +231,16 @@ def _answer(question: str, assistant, messages: list[dict], doc: str | None, ask
             answer = stream_answer(assistant.stream(question, history, doc=doc), st.empty())
         except Exception as exc:  # noqa: BLE001 — shown as a short message, details in the log
             st.session_state["chat_notice"] = ("error", state.error_message(exc, "answering"))
-            return
+            return False
     if answer is None:
         st.session_state["chat_notice"] = ("error", "Không nhận được câu trả lời. Vui lòng thử lại.")
-        return
+        return False
     messages.append({"role": "user", "content": question, "id": _new_id()})
     waited = time.monotonic() - asked_at if asked_at is not None else answer.timings_ms.total / 1000
     messages.append({"role": "assistant", "content": answer.answer, "id": _new_id(), "answer": answer.to_dict(),
                      "question": question, "history": history, "doc": doc, "waited_s": waited})
     _persist(assistant.settings, messages)
+    return True
 
 
 def _suggest(last: dict, assistant) -> None:

@@ -50,15 +50,20 @@ def title_of(messages: list[dict]) -> str:
     return first[:TITLE_CHARS].rsplit(" ", 1)[0] + "…"
 
 
-def save(settings, cid: str, owner: str | None, messages: list[dict]) -> bool:
-    """Write the conversation atomically (a crash leaves the previous version); False when it cannot be."""
+def save(settings, cid: str, owner: str | None, messages: list[dict], pending: str | None = None) -> bool:
+    """Write the conversation atomically (a crash leaves the previous version); False when it cannot be.
+
+    ``pending``: a question asked and not yet answered, so that a reload mid-answer asks it again
+    instead of dropping it."""
     if not valid_id(cid):
         raise ValueError(f"bad conversation id {cid!r}")
     path = folder(settings) / f"{cid}.json"
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     old = load(settings, cid) or {}
     record = {"id": cid, "owner": old.get("owner", owner), "created": old.get("created", now), "updated": now,
-              "title": title_of(messages), "messages": messages}
+              "title": title_of(messages or [{"role": "user", "content": pending or ""}]), "messages": messages}
+    if pending:
+        record["pending"] = pending
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{cid}-", suffix=".tmp")
