@@ -424,3 +424,19 @@ def test_conversations_are_stored_per_browser_and_never_by_path(tmp_path):
     assert conversations.load(settings, "aaaaaaaaaaaa")["owner"] == "browser1"
     (conversations.folder(settings) / "cccccccccccc.json").write_text("{not json")
     assert conversations.load(settings, "cccccccccccc") is None  # a damaged file is no conversation
+
+
+def test_the_chrome_translation_table_is_well_formed_and_safe_in_a_script():
+    """Every entry maps an English string to a Vietnamese one; the table cannot close its <script> early."""
+    import json
+
+    from ui.components import LOCALE_FILE, locale_script
+
+    table = json.loads(LOCALE_FILE.read_text(encoding="utf-8"))
+    for kind in ("text", "attributes"):
+        assert table[kind] and all(k.isascii() and v and v != k for k, v in table[kind].items())
+    for pattern, _ in table["patterns"]:
+        re.compile(pattern)
+    script = locale_script()
+    assert script.startswith("<script>") and script.count("</script>") == 1 and script.endswith("</script>")
+    assert '"Upload": "Chọn tệp"' in script
