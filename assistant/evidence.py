@@ -250,6 +250,10 @@ class EvidenceSelector:
                 terms_of(syllables_plain(f"{c.get('title', '')} {c.get('text', '')}")))
         self.plain_text = " " + " ".join(
             " ".join(syllables_plain(f"{c.get('title', '')} {c.get('text', '')}")) for c in clauses) + " "
+        # Each document's header (issuer, place, number): a name found there identifies the document.
+        self.header_text = {doc: " " + " ".join(syllables_plain(" ".join(
+            f"{c.get('title', '')} {c.get('text', '')}" for cid, c in by_id.items() if cid == "HEADER"))) + " "
+            for doc, by_id in self.by_doc.items()}
 
     def label(self, doc: str, clause: dict) -> str:
         """The clause's legal label; with several documents indexed it names its document too:
@@ -285,6 +289,12 @@ class EvidenceSelector:
             terms = [t if t in self.accented_vocabulary else "~" + strip_accents(t) for t in terms]
         # A pair of syllables names the concept ("dân số", "thất nghiệp"): it weighs more than its parts.
         weights = {t: self.idf(strip_accents(t.lstrip("~"))) * (PAIR_WEIGHT if " " in t else 1.0) for t in set(terms)}
+        # 'Nhiệm vụ của tỉnh X năm 2024' of X's own resolution: X names the document, not a topic its clauses
+        # must repeat (a name the document does not know is missing_names' business).
+        identity = self.identity_terms(question, cand.doc)
+        if identity:
+            weights = {t: w for t, w in weights.items()
+                       if " ".join(syllables_plain(t.lstrip("~"))) not in identity} or weights
         total = sum(weights.values()) or 1.0
         context_terms = terms_of(syllables_for(cand.context, accented))
         if accented:
@@ -363,6 +373,24 @@ class EvidenceSelector:
         cand.missing = max(lacking) / max(weights.values()) if lacking else 0.0
         vocabulary = self.doc_terms.get(cand.doc, set())
         cand.absent = sum(w for t, w in weights.items() if strip_accents(t.lstrip("~")) not in vocabulary) / total
+
+    def identity_terms(self, question: Question, doc: str) -> set[str]:
+        """Accent-free syllables (and pairs) of the question's proper names that the document's header
+        holds: the issuer's place or body names the document itself.
+
+        >>> from assistant.query import analyse
+        >>> sel = EvidenceSelector([{"doc": "d", "clause_id": "HEADER", "text": "ỦY BAN NHÂN DÂN TỈNH BẮC NINH"},
+        ...                         {"doc": "d", "clause_id": "D1", "text": "Phát triển Khu công nghiệp Quế Võ."}])
+        >>> sorted(sel.identity_terms(analyse("Tỉnh Bắc Ninh phát triển khu công nghiệp Quế Võ thế nào?"), "d"))
+        ['bac', 'bac ninh', 'ninh']
+        """
+        header = self.header_text.get(doc, " ")
+        found: set[str] = set()
+        for name in proper_names(question.text, acronyms=False):
+            syllables = syllables_plain(name)
+            if syllables and f" {' '.join(syllables)} " in header:
+                found |= terms_of(syllables)
+        return found
 
     def missing_names(self, question: Question) -> list[str]:
         """Proper names in the question that the documents never mention (another province…)."""

@@ -14,7 +14,7 @@ from index.lexical import strip_accents
 # accents; the accent-free forms apply only to questions typed without accents.
 QUESTION_WORDS_ACCENTED = frozenset("""
 bao nhiêu bn mấy là gì nào thế sao thì còn vậy à nhỉ nhé ơi cho mình hỏi tôi muốn biết được đc có
-không ko chưa năm mục tiêu chỉ đạt phấn đấu phần nghị quyết tỉnh hưng yên ra về của và các
+không ko chưa năm mục tiêu chỉ đạt phấn đấu phần nghị quyết tỉnh ra về của và các
 những trong theo ở đâu thuộc điều khoản quy định nội dung phải sẽ đã đang bị tại với như này đó kia
 gồm hay khác nhau so sánh thay đổi cao thấp hơn chênh lệch ai việc nhiệm vụ giải pháp hiện trên cụ
 thể một lượng mục nhiều ít tăng giảm lại ạ hả nhé bạn vui lòng giúp dự kiến đặt giao yêu cầu

@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 def status(assistant, settings) -> None:
     manifest = assistant.index.manifest
     fuller, why_not = assistant.fuller.available()
-    with st.expander("Chỉ mục và mô hình", icon=":material/info:"):
+    with st.expander("Chi tiết kỹ thuật: chỉ mục và mô hình", icon=":material/info:"):
         st.markdown("\n".join([
             f"- Văn bản: {len(manifest['documents'])} ({sum(d['clauses'] for d in manifest['documents'])} điều khoản)",
             f"- Mô hình nhúng: {_code(manifest['embedding_model'])}",
