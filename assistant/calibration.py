@@ -76,6 +76,7 @@ class Calibration:
     compare_ratio: float  # in a comparison, the clause for another year asked needs this share of the best's
     hard: frozenset[Reason]  # reasons that exclude a candidate whatever its probability
     fitted: dict
+    list_chars: int = 0  # a quote that only introduces a list is answered with its items, up to this length
 
     def rank(self, f: Features) -> float:
         return self.ranker.probability(dict(zip(Features.names(), f.vector())))
@@ -87,7 +88,7 @@ class Calibration:
         return {"model": self.model, "ranker": self.ranker.to_json(), "answerability": self.answerability.to_json(),
                 "threshold": self.threshold, "sibling_ratio": self.sibling_ratio,
                 "compare_ratio": self.compare_ratio,
-                "hard": sorted(r.value for r in self.hard), "fitted": self.fitted}
+                "hard": sorted(r.value for r in self.hard), "list_chars": self.list_chars, "fitted": self.fitted}
 
     @classmethod
     def from_json(cls, data: dict) -> "Calibration":
@@ -96,7 +97,8 @@ class Calibration:
                    answerability=Linear.from_json(data["answerability"], names + ANSWER_EXTRA),
                    threshold=float(data["threshold"]), sibling_ratio=float(data["sibling_ratio"]),
                    compare_ratio=float(data["compare_ratio"]),
-                   hard=frozenset(Reason(r) for r in data["hard"]), fitted=dict(data.get("fitted") or {}))
+                   hard=frozenset(Reason(r) for r in data["hard"]), fitted=dict(data.get("fitted") or {}),
+                   list_chars=int(data.get("list_chars", 0)))
 
 
 def calibration_path(model_name: str) -> Path:

@@ -43,9 +43,11 @@ class Gathered:
 
 
 class Reader:
-    def __init__(self, retriever: HybridRetriever, selector: EvidenceSelector, embedding_model: str, top_k: int):
+    def __init__(self, retriever: HybridRetriever, selector: EvidenceSelector, embedding_model: str, top_k: int,
+                 list_chars: int | None = None):
         self.retriever = retriever
         self.selector = selector
+        self.list_chars_override = list_chars  # None: the calibration's
         self.embedding_model = embedding_model
         self.top_k = top_k
 
@@ -78,6 +80,42 @@ class Reader:
                 candidates.append(cand)
         return Gathered(q, hits, candidates, bool(self.selector.missing_names(q)))
 
+    @property
+    def list_chars(self) -> int:
+        return self.list_chars_override if self.list_chars_override is not None else self.calibration.list_chars
+
+    def list_items(self, q: Question, evidence: list[Candidate], budget: int) -> list[Candidate]:
+        """A quote that only introduces a list ('… được hưởng các quyền lợi sau:') answers with the list: the
+        clause's items, each read for the question, in document order, while they fit in ``budget``
+        characters (0: off). Items that fail a predicate (another year) are left out.
+
+        'Tỉnh sẽ làm gì về X' answered with the sentence that announces the measures is no answer; the
+        measures are.
+        """
+        if not evidence or budget <= 0 or q.which_clause:
+            return evidence
+        first = evidence[0]
+        quote = " ".join(first.chosen).strip()
+        if not quote.endswith(":"):
+            return evidence
+        items, used = [], len(quote)
+        for clause_id, clause in self.selector.by_doc.get(first.doc, {}).items():
+            if clause.get("parent") != first.clause_id or (first.doc, clause_id) in {(e.doc, e.clause_id) for e in evidence}:
+                continue
+            item = self.selector.candidate(first.doc, clause_id, first.retrieval)
+            if item is None:
+                continue
+            self.selector.judge(q, item)
+            if item.why_not in ("year", "no text"):
+                continue
+            item.chosen = [seg.text for seg in item.segments] or item.chosen
+            size = sum(len(t) for t in item.chosen)
+            if used + size > budget and items:
+                break
+            items.append(item)
+            used += size
+        return [first, *items, *evidence[1:]] if items else evidence
+
     def per_year(self, q: Question, candidates: list[Candidate]) -> dict[str, list[Candidate]]:
         """For a comparison across years, the candidates read again as if each year alone were asked:
         each half of '2023 … so với 2024' is its own question for the ranker."""
@@ -102,6 +140,7 @@ class Reader:
         got = self.gather(q, doc)
         evidence, reason, answerability = choose(got.question, got.candidates, self.calibration, got.names_missing,
                                                  self.per_year(got.question, got.candidates))
+        evidence = self.list_items(got.question, evidence, self.list_chars)
         return Decision(got.question, got.hits, got.candidates, evidence, reason,
                         (time.perf_counter() - started) * 1000, answerability)
 

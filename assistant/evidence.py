@@ -148,6 +148,7 @@ class Candidate:
     own_coverage: float = 0.0  # coverage by the follow-up's own words (= coverage for a new question)
     missing: float = 0.0  # weight of the heaviest question term the quote lacks, relative to the heaviest
     absent: float = 0.0  # share of the question's topic weight its document never uses
+    names_absent: bool = False  # the question names a place or person this candidate's document never mentions
     probability: float = 0.0  # that this clause answers the question (assistant/calibration.py)
     eligible: bool = True  # set by assistant/choose.py from the calibrated hard predicates
     why_not: str = ""  # the predicate judge() found failed: "year", "no figure", "no text"
@@ -248,8 +249,9 @@ class EvidenceSelector:
         for c in clauses:
             self.doc_terms.setdefault(c["doc"], set()).update(
                 terms_of(syllables_plain(f"{c.get('title', '')} {c.get('text', '')}")))
-        self.plain_text = " " + " ".join(
-            " ".join(syllables_plain(f"{c.get('title', '')} {c.get('text', '')}")) for c in clauses) + " "
+        self.doc_text = {doc: " " + " ".join(" ".join(syllables_plain(f"{c.get('title', '')} {c.get('text', '')}"))
+                                             for c in by_id.values()) + " " for doc, by_id in self.by_doc.items()}
+        self.plain_text = " ".join(self.doc_text.values())
         # Each document's header (issuer, place, number): a name found there identifies the document.
         self.header_text = {doc: " " + " ".join(syllables_plain(" ".join(
             f"{c.get('title', '')} {c.get('text', '')}" for cid, c in by_id.items() if cid == "HEADER"))) + " "
@@ -371,6 +373,7 @@ class EvidenceSelector:
         # a near miss ('the reserve within the budget') differs from its answer by one such term.
         lacking = [w for t, w in weights.items() if t not in quoted]
         cand.missing = max(lacking) / max(weights.values()) if lacking else 0.0
+        cand.names_absent = bool(self.missing_names(question, cand.doc))
         vocabulary = self.doc_terms.get(cand.doc, set())
         cand.absent = sum(w for t, w in weights.items() if strip_accents(t.lstrip("~")) not in vocabulary) / total
 
@@ -392,10 +395,13 @@ class EvidenceSelector:
                 found |= terms_of(syllables)
         return found
 
-    def missing_names(self, question: Question) -> list[str]:
-        """Proper names in the question that the documents never mention (another province…)."""
+    def missing_names(self, question: Question, doc: str | None = None) -> list[str]:
+        """Proper names in the question that the documents (or document ``doc``) never mention: another
+        province, a person not in the text. Of one document: a resolution of Hà Nội does not answer what
+        'TP Hồ Chí Minh quy định', even when another indexed document speaks of Hồ Chí Minh."""
+        text = self.doc_text.get(doc, " ") if doc is not None else self.plain_text
         return [name for name in proper_names(question.text, acronyms=False)
-                if f" {' '.join(syllables_plain(name))} " not in self.plain_text]
+                if f" {' '.join(syllables_plain(name))} " not in text]
 
 
 def wants_comparison(question: Question) -> bool:

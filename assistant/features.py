@@ -73,7 +73,7 @@ class Features:
 def reasons(question: Question, cand: Candidate, names_missing: bool) -> list[Reason]:
     """The named predicates a candidate fails (empty: it can answer)."""
     found = []
-    if names_missing:
+    if names_missing or cand.names_absent:
         found.append(Reason.NAME)
     if not cand.segments:
         found.append(Reason.NO_TEXT)

@@ -41,7 +41,8 @@ class Assistant:
         self.retriever = HybridRetriever(open_index, embedder, rrf_k=settings.rrf_k,
                                          bm25_weight=bm25_weight, dense_weight=dense_weight)
         self.selector = EvidenceSelector(open_index.clauses)
-        self.reader = Reader(self.retriever, self.selector, open_index.embedding_model, settings.top_k)
+        self.reader = Reader(self.retriever, self.selector, open_index.embedding_model, settings.top_k,
+                             list_chars=settings.list_chars)
         self.fuller = FullerAnswers(settings, self.answerer.name)
 
     @property

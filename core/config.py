@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     # None = the measured weights for the embedding model (assistant/data/fusion_weights.json)
     bm25_weight: float | None = None
     dense_weight: float | None = None
+    # None = the calibration's: a quote that only introduces a list is answered with its items up to this length
+    list_chars: int | None = None
 
     # Answering
     answerer: str = "extractive"  # extractive | ollama | openai | llamacpp
