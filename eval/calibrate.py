@@ -378,7 +378,13 @@ def main(argv: list[str] | None = None) -> int:
                                    "compare_ratio": compare, "compare_gain": compare_gains, "max_false_refusal": args.max_false_refusal},
         "dev_curve": curve(table),
     }
-    cal = replace(cal, sibling_ratio=sibling, fitted=fitted)
+    # The list budget is chosen on dev by whole eval runs (TLNQ_LIST_CHARS=N python -m eval …), not here:
+    # a refit keeps it and its record.
+    previous = CALIBRATION_DIR / f"{model}.json"
+    kept = json.loads(previous.read_text(encoding="utf-8")) if previous.is_file() else {}
+    if "list_chars" in kept.get("fitted", {}):
+        fitted["list_chars"] = kept["fitted"]["list_chars"]
+    cal = replace(cal, sibling_ratio=sibling, fitted=fitted, list_chars=int(kept.get("list_chars", 0)))
     print(f"\nchosen: {fitted['chosen_on_dev']} threshold={point['threshold']}")
     for title, linear in (("ranker", cal.ranker), ("answerability", cal.answerability)):
         print(f"{title} weights (standardised):")

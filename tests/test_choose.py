@@ -169,3 +169,46 @@ def test_a_named_clause_still_fails_its_predicates():
     named.explicit = True
     evidence, reason, _ = choose(q, [named], _calibration(), False)
     assert evidence == [] and reason is Reason.YEAR
+
+
+LIST_CLAUSES = [
+    {"doc": "d", "clause_id": "D8", "kind": "D", "label": "Điều 8", "title": "Quyền lợi", "text": "", "parent": None},
+    {"doc": "d", "clause_id": "D8/K1", "kind": "K", "label": "khoản 1, Điều 8", "parent": "D8",
+     "text": "Người được tặng danh hiệu công dân danh dự được hưởng các quyền lợi sau:"},
+    {"doc": "d", "clause_id": "D8/K1/Pa", "kind": "P", "label": "điểm a, khoản 1, Điều 8", "parent": "D8/K1",
+     "text": "Được mời dự các sự kiện chính trị, văn hóa lớn của thành phố."},
+    {"doc": "d", "clause_id": "D8/K1/Pb", "kind": "P", "label": "điểm b, khoản 1, Điều 8", "parent": "D8/K1",
+     "text": "Được miễn phí tham quan các bảo tàng, di tích do thành phố quản lý."},
+    {"doc": "d", "clause_id": "D8/K2", "kind": "K", "label": "khoản 2, Điều 8", "parent": "D8",
+     "text": "Kinh phí bảo đảm từ ngân sách thành phố."},
+]
+
+
+def _reader(clauses):
+    from assistant.decide import Reader
+    from assistant.evidence import EvidenceSelector
+
+    return Reader(None, EvidenceSelector(clauses), "test", 6)
+
+
+def test_a_quote_that_introduces_a_list_is_answered_with_its_items():
+    """'… được hưởng các quyền lợi sau:' is no answer to 'quyền lợi gì': the items are, in order, within the
+    length budget; a sibling clause that is not an item stays out."""
+    reader = _reader(LIST_CLAUSES)
+    q = analyse("Người được tặng danh hiệu công dân danh dự có những quyền lợi gì?")
+    lead = reader.selector.candidate("d", "D8/K1", 1.0)
+    reader.selector.judge(q, lead)
+    assert lead.chosen[-1].endswith("sau:")
+    got = reader.list_items(q, [lead], budget=1000)
+    assert [c.clause_id for c in got] == ["D8/K1", "D8/K1/Pa", "D8/K1/Pb"]
+    assert got[2].chosen == ["Được miễn phí tham quan các bảo tàng, di tích do thành phố quản lý."]
+    assert [c.clause_id for c in reader.list_items(q, [lead], budget=140)] == ["D8/K1", "D8/K1/Pa"]
+    assert reader.list_items(q, [lead], budget=0) == [lead]  # off
+
+
+def test_a_quote_that_states_its_content_is_left_alone():
+    reader = _reader(LIST_CLAUSES)
+    q = analyse("Kinh phí bảo đảm từ đâu?")
+    cand = reader.selector.candidate("d", "D8/K2", 1.0)
+    reader.selector.judge(q, cand)
+    assert reader.list_items(q, [cand], budget=1000) == [cand]
