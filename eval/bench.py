@@ -136,6 +136,30 @@ def run_bench(scales: tuple[int, ...] = (1, 10, 100), scale_queries: int = 60, w
     return results
 
 
+def _rank_bm25_latencies(chunks: list[dict], texts: list[str]) -> dict:
+    """The previous way, for the ratio: rank_bm25's BM25Okapi (a Python loop over chunks per query word)."""
+    from rank_bm25 import BM25Okapi
+
+    from index.lexical import tokenize
+
+    reference = BM25Okapi([tokenize(c["embed_text"]) for c in chunks])
+
+    def rank(text: str):
+        scores = reference.get_scores(tokenize(text))
+        return sorted((i for i in range(len(scores)) if scores[i] > 0), key=lambda i: -scores[i])
+
+    return latencies(rank, texts)
+
+
+def _search_latencies(retriever, texts: list[str]) -> dict:
+    """Fused search, then each signal alone, so each one's cost shows."""
+    return {
+        "search": latencies(lambda text: retriever.search(text, k=10), texts),
+        "bm25": latencies(retriever.bm25_ranking, texts),
+        "dense": latencies(lambda text: retriever.dense_ranking(text, None, 30), texts),
+    }
+
+
 def table(results: dict) -> str:
     rows = [
         ("embedding model", results["embedding_model"]),
@@ -186,26 +210,3 @@ def main(argv: list[str] | None = None) -> int:
 if __name__ == "__main__":
     sys.exit(main())
 
-
-def _rank_bm25_latencies(chunks: list[dict], texts: list[str]) -> dict:
-    """The previous way, for the ratio: rank_bm25's BM25Okapi (a Python loop over chunks per query word)."""
-    from rank_bm25 import BM25Okapi
-
-    from index.lexical import tokenize
-
-    reference = BM25Okapi([tokenize(c["embed_text"]) for c in chunks])
-
-    def rank(text: str):
-        scores = reference.get_scores(tokenize(text))
-        return sorted((i for i in range(len(scores)) if scores[i] > 0), key=lambda i: -scores[i])
-
-    return latencies(rank, texts)
-
-
-def _search_latencies(retriever, texts: list[str]) -> dict:
-    """Fused search, then each signal alone, so each one's cost shows."""
-    return {
-        "search": latencies(lambda text: retriever.search(text, k=10), texts),
-        "bm25": latencies(retriever.bm25_ranking, texts),
-        "dense": latencies(lambda text: retriever.dense_ranking(text, None, 30), texts),
-    }
