@@ -20,6 +20,10 @@ def main(argv: list[str] | None = None) -> int:
     from ui import state
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The pages' modules (pandas among them) first, then the models: imported while the models load, they
+    # would compete with torch's imports for the interpreter, and the first page would wait for both.
+    from ui import chat, evaluation, finder, nav, scope, sidebar, targets_page  # noqa: F401
+
     state.start_loading()
     sys.argv = ["streamlit", "run", str(APP), *(sys.argv[1:] if argv is None else argv)]
     return cli.main()
