@@ -57,7 +57,8 @@ class HybridRetriever:
         self.bm25_weight = bm25_weight
         self.dense_weight = dense_weight
         self.chunks = open_index.chunks
-        self.bm25 = SparseBM25([tokenize(c["embed_text"]) for c in self.chunks])
+        stored = getattr(open_index, "tokens", None)  # tokenised at build time; else here (older indexes)
+        self.bm25 = SparseBM25(stored or [tokenize(c["embed_text"]) for c in self.chunks])
         self.vectorstore = None
         if embedder is not None and dense_weight > 0:
             from langchain_chroma import Chroma

@@ -23,13 +23,13 @@ from core.files import sha256_file
 from index.chunks import Chunk, make_chunks
 from core.errors import (DiskFullError, DocumentError, IndexBusyError, IndexingError, IndexMismatchError,
                           IndexMissingError, IndexUnavailableError)
-from index.lexical import strip_accents
+from index.lexical import strip_accents, tokenize, tokenizer_id
 from index.limits import Limits
 from index.load import load_document
 from index.meta import DocInfo, describe
 from index.parse import SCHEMA_VERSION, Clause, ParseWarning, parse_document
 from index.store import (
-    CHUNKS_FILE, CLAUSES_FILE, CURRENT_FILE, MANIFEST_FILE, collection_name, collection_prefix,
+    CHUNKS_FILE, CLAUSES_FILE, CURRENT_FILE, MANIFEST_FILE, TOKENS_FILE, collection_name, collection_prefix,
     current_generation, disk_full, make_client, open_index, prune_generations, prune_stale, read_manifest,
     write_atomic, write_jsonl,
 )
@@ -275,6 +275,9 @@ def build_index(
                 for d in docs for c in d.clauses
             ))
             write_jsonl(gen_dir / CHUNKS_FILE, (c.to_dict() for c in chunks))
+            (gen_dir / TOKENS_FILE).write_text(json.dumps(
+                {"tokenizer": tokenizer_id(), "tokens": [tokenize(c.embed_text) for c in chunks]},
+                ensure_ascii=False), encoding="utf-8")
             manifest = {
                 "generation": generation,
                 "schema_version": SCHEMA_VERSION,

@@ -53,6 +53,18 @@ def tokenize(text: str) -> list[str]:
     return tokens + [strip_accents(t) for t in tokens if strip_accents(t) != t]
 
 
+@lru_cache(maxsize=1)
+def tokenizer_id() -> str:
+    """What the tokens depend on: this module's code and pyvi's version. Tokens stored with an index
+    (index.build) are reused only under the same id, so a changed tokenizer never meets stale tokens."""
+    import hashlib
+    from importlib.metadata import version
+    from pathlib import Path
+
+    digest = hashlib.sha256(Path(__file__).read_bytes() + version("pyvi").encode()).hexdigest()
+    return digest[:16]
+
+
 def fold(text: str) -> str:
     """Accents and case away, one character for one (positions in the folded text are positions in the text).
 

@@ -27,6 +27,7 @@ CURRENT_FILE = "CURRENT"
 MANIFEST_FILE = "manifest.json"
 CLAUSES_FILE = "clauses.jsonl"
 CHUNKS_FILE = "chunks.jsonl"
+TOKENS_FILE = "bm25_tokens.json"  # each chunk's BM25 tokens, written by the build (opening skips tokenising)
 _GENERATION = re.compile(r"gen-[A-Za-z0-9_-]+")
 
 
@@ -242,6 +243,7 @@ class OpenIndex:
     client: object = field(repr=False, default=None)
     note: str | None = None  # said to users: e.g. read from a temporary copy because the disk is read-only
     settings: object = field(repr=False, default=None)
+    tokens: list[list[str]] | None = field(repr=False, default=None)  # per chunk, from TOKENS_FILE when valid
 
     def request(self, call, what: str):
         """A store request; in server mode bounded, retried, and failing as a StoreUnavailableError."""
@@ -316,7 +318,21 @@ def open_index(index_dir: Path, settings, embedding_model: str) -> OpenIndex:
             f"collection holds {count} vectors, chunks.jsonl {len(chunks)}; rebuild",
             "Chỉ mục không đầy đủ. Hãy xây lại: python -m index build",
         )
-    return OpenIndex(index_dir, generation, manifest, clauses, chunks, collection, client, note, settings)
+    return OpenIndex(index_dir, generation, manifest, clauses, chunks, collection, client, note, settings,
+                     tokens=stored_tokens(gen_dir, len(chunks)))
+
+
+def stored_tokens(gen_dir: Path, n_chunks: int) -> list[list[str]] | None:
+    """The chunks' BM25 tokens as the build stored them, or None (then they are computed): a missing or
+    unreadable file, another tokenizer, or another number of chunks is never an error."""
+    from index.lexical import tokenizer_id
+
+    try:
+        data = json.loads((gen_dir / TOKENS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    tokens = data.get("tokens") if isinstance(data, dict) and data.get("tokenizer") == tokenizer_id() else None
+    return tokens if isinstance(tokens, list) and len(tokens) == n_chunks else None
 
 
 DISK_WORDS = {"read-only": "chỉ cho phép đọc", "full": "đã đầy"}

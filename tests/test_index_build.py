@@ -31,6 +31,30 @@ def test_build_reopen_and_query(tmp_settings, fake_embedder):
     assert meta["doc"] == "nq-412-2023-hung-yen" and meta["label"].startswith("chỉ tiêu (15)")
 
 
+def test_bm25_tokens_are_stored_by_the_build_and_reused_only_by_the_same_tokenizer(tmp_settings, fake_embedder,
+                                                                                    monkeypatch):
+    """Opening an index does not tokenise every chunk again (seconds at thousands of chunks): the build
+    stored the tokens; another tokenizer's, or a damaged file, are ignored and the tokens computed."""
+    from assistant.retrieve import HybridRetriever
+    from index import lexical, store
+    from index.lexical import tokenize
+
+    _build(tmp_settings, fake_embedder)
+    opened = open_index(tmp_settings.index_dir, tmp_settings, fake_embedder.name)
+    assert opened.tokens == [tokenize(c["embed_text"]) for c in opened.chunks]
+    stored = HybridRetriever(opened, fake_embedder).bm25.get_scores(tokenize("tỷ lệ hộ nghèo"))
+    computed = HybridRetriever(store.OpenIndex(**{**opened.__dict__, "tokens": None}), fake_embedder)
+    assert list(stored) == list(computed.bm25.get_scores(tokenize("tỷ lệ hộ nghèo")))
+
+    gen_dir = opened.index_dir / opened.generation
+    monkeypatch.setattr(lexical, "tokenizer_id", lambda: "another-tokenizer")
+    assert store.stored_tokens(gen_dir, len(opened.chunks)) is None
+    monkeypatch.undo()
+    assert store.stored_tokens(gen_dir, len(opened.chunks) + 1) is None
+    (gen_dir / store.TOKENS_FILE).write_text("{not json", encoding="utf-8")
+    assert open_index(tmp_settings.index_dir, tmp_settings, fake_embedder.name).tokens is None
+
+
 def test_rebuild_with_nothing_changed_embeds_nothing(tmp_settings, fake_embedder):
     first = _build(tmp_settings, fake_embedder)
     calls = fake_embedder.calls
