@@ -230,6 +230,14 @@ def test_a_question_typed_while_loading_is_kept(fake_app_env, monkeypatch):
     assert at.session_state["queued_question"] == "Tỷ lệ hộ nghèo năm 2024?"
     user, = _messages(at, "user")
     assert user.text[0].value == "Tỷ lệ hộ nghèo năm 2024?"
+    # Stored as pending under the conversation the URL names: a reload while loading keeps it too.
+    import json
+    from pathlib import Path
+
+    cid = at.query_params["hoi"]
+    cid = cid[0] if isinstance(cid, list) else cid
+    stored = json.loads((Path(fake_app_env["TLNQ_INDEX_DIR"]).parent / "conversations" / f"{cid}.json").read_text())
+    assert stored["pending"] == "Tỷ lệ hộ nghèo năm 2024?" and stored["messages"] == []
 
 
 def test_a_broken_assistant_is_a_message_not_a_traceback(fake_app_env, monkeypatch):

@@ -187,6 +187,7 @@ def _export(column, messages: list[dict], doc_names: dict[str, str]) -> None:
 
 def render_waiting(settings, seconds: float) -> None:
     """While the models load: say so, and take a question already (it is answered as soon as they are ready)."""
+    messages = _restore(settings)  # a conversation reopened from the URL, with a question left pending
     st.header("Hỏi đáp về nghị quyết")
     st.info(f"Đang tải mô hình và chỉ mục… {seconds_vi(seconds)} giây (lần khởi động đầu có thể mất khoảng một "
             "phút). Bạn có thể nhập câu hỏi ngay; câu hỏi sẽ được trả lời khi tải xong.",
@@ -195,6 +196,8 @@ def render_waiting(settings, seconds: float) -> None:
     if typed is not None:
         st.session_state["queued_question"] = typed
         st.session_state.setdefault("asked_at", time.monotonic())
+        if typed.strip():  # stored as pending: a reload while the models load keeps it too
+            _persist(settings, messages, pending=typed)
     if queued := st.session_state.get("queued_question"):
         with st.chat_message("user", avatar=AVATARS["user"]):
             st.text(queued)
