@@ -99,8 +99,9 @@ class Reader:
         if not quote.endswith(":"):
             return evidence
         items, used = [], len(quote)
+        cited = {(e.doc, e.clause_id) for e in evidence}
         for clause_id, clause in self.selector.by_doc.get(first.doc, {}).items():
-            if clause.get("parent") != first.clause_id or (first.doc, clause_id) in {(e.doc, e.clause_id) for e in evidence}:
+            if clause.get("parent") != first.clause_id or (first.doc, clause_id) in cited:
                 continue
             item = self.selector.candidate(first.doc, clause_id, first.retrieval)
             if item is None:

@@ -246,16 +246,17 @@ class EvidenceSelector:
         self.accented_vocabulary = set().union(*(
             terms_of(syllables_for(f"{c.get('title', '')} {c.get('text', '')}", True)) for c in clauses))
         self.doc_terms: dict[str, set[str]] = {}  # accent-free syllables and pairs each document uses
-        for c in clauses:
-            self.doc_terms.setdefault(c["doc"], set()).update(
-                terms_of(syllables_plain(f"{c.get('title', '')} {c.get('text', '')}")))
-        self.doc_text = {doc: " " + " ".join(" ".join(syllables_plain(f"{c.get('title', '')} {c.get('text', '')}"))
-                                             for c in by_id.values()) + " " for doc, by_id in self.by_doc.items()}
-        self.plain_text = " ".join(self.doc_text.values())
+        words: dict[str, list[str]] = {}  # each document's accent-free syllables, in order
         # Each document's header (issuer, place, number): a name found there identifies the document.
-        self.header_text = {doc: " " + " ".join(syllables_plain(" ".join(
-            f"{c.get('title', '')} {c.get('text', '')}" for cid, c in by_id.items() if cid == "HEADER"))) + " "
-            for doc, by_id in self.by_doc.items()}
+        self.header_text: dict[str, str] = {}
+        for c in clauses:
+            plain = syllables_plain(f"{c.get('title', '')} {c.get('text', '')}")
+            self.doc_terms.setdefault(c["doc"], set()).update(terms_of(plain))
+            words.setdefault(c["doc"], []).append(" ".join(plain))
+            if c["clause_id"] == "HEADER":
+                self.header_text[c["doc"]] = f" {' '.join(plain)} "
+        self.doc_text = {doc: f" {' '.join(parts)} " for doc, parts in words.items()}
+        self.plain_text = " ".join(self.doc_text.values())
 
     def label(self, doc: str, clause: dict) -> str:
         """The clause's legal label; with several documents indexed it names its document too:

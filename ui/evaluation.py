@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 import tempfile
 from pathlib import Path
 
@@ -115,9 +116,7 @@ def stratified(questions: list[dict], n: int) -> list[dict]:
 
 
 def _kinds_line(chosen: list[dict]) -> str:
-    counts: dict[str, int] = {}
-    for q in chosen:
-        counts[q.get("kind", "?")] = counts.get(q.get("kind", "?"), 0) + 1
+    counts = Counter(q.get("kind", "?") for q in chosen)
     return ", ".join(f"{KIND_LABELS.get(k, k)} {v}" for k, v in counts.items())
 
 
